@@ -35,7 +35,8 @@ class CaseFinished:
     """One request was sent (or failed to be) and checked.
 
     ``operation`` is the spec label or, in a suite, the step's ``METHOD /path`` as written;
-    ``group`` is the scenario name in a suite run (JUnit groups test cases by it).
+    ``group`` is the scenario name in a suite run (JUnit groups test cases by it);
+    ``previous`` are the earlier requests of the same sequence, oldest first.
     """
 
     phase: str
@@ -45,6 +46,7 @@ class CaseFinished:
     case: Case | None = None
     group: str | None = None
     name: str | None = None
+    previous: tuple[Exchange, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +121,8 @@ class RunResult:
 
     @property
     def failed(self) -> bool:
-        """True when the API failed a check: exit code 1."""
-        return bool(self.findings)
+        """True when the API failed a check or a request could not complete: exit code 1."""
+        return bool(self.findings) or bool(self.errors)
 
 
 Event = RunStarted | PhaseStarted | CaseFinished | PhaseFinished | RunWarning | RunError

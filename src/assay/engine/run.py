@@ -1,0 +1,97 @@
+"""The ``test`` command's engine: load what the user gave, run its phases, yield events.
+
+``test_events`` is an async generator of typed events (HOUSE_STYLE: the engine yields, the
+CLI and reporters consume); ``run_test`` drives it, feeds every sink and returns the
+``RunResult``, also when the run is interrupted (Ctrl-C ends it with the results so far).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ..checks.registry import build_registry
+from ..core.events import Event, RunResult, RunStarted
+from ..core.secrets import Secrets
+from ..specs import load_spec
+from ..specs.model import ApiSpec
+from ..suites import Suite, load_suite, looks_like_suite
+from .collector import ResultCollector
+from .config import TestConfig
+from .session import open_session, resolve_base_url
+from .spec_run import FailureBudget, run_examples
+from .suite_run import SuiteRunner
+
+Sink = Callable[[Event], None]
+
+
+@dataclass(slots=True)
+class TestTarget:
+    """What a ``test`` run is about: an API description, a suite (with its optional spec)."""
+
+    source: str
+    spec: ApiSpec | None = None
+    suite: Suite | None = None
+
+    __test__ = False
+
+
+def load_target(source: str, *, variables: dict[str, str] | None = None) -> TestTarget:
+    """Load ``source`` as a YAML suite when it has ``scenarios``, else as an API description."""
+    if looks_like_suite(source):
+        suite = load_suite(source, overrides=variables or {})
+        spec = load_spec(suite.spec) if suite.spec else None
+        return TestTarget(source, spec, suite)
+    return TestTarget(source, load_spec(source))
+
+
+async def test_events(target: TestTarget, config: TestConfig,
+                      secrets: Secrets) -> AsyncIterator[Event]:
+    """Yield every event of the run, from ``RunStarted`` to the last ``PhaseFinished``."""
+    suite = target.suite
+    base_url = resolve_base_url(config, target.spec, suite.base_url if suite else None)
+    checks = build_registry(config.checks, config.exclude_checks)
+    budget = FailureBudget(config.max_failures)
+    if suite is not None:
+        operations = len(target.spec.operations) if target.spec else 0
+        yield RunStarted("test", base_url, operations, ("scenarios",), config.seed)
+        variables = {**suite.variables, **dict(config.variables)}
+        async with open_session(config, base_url, target.spec, secrets,
+                                auth=suite.auth) as session:
+            if suite.headers:
+                session.headers = (*session.headers, *suite.headers.items())
+            runner = SuiteRunner(suite, session, checks, base_url, variables, budget,
+                                 target.spec, config.max_response_time, config.dry_run)
+            async for event in runner.events():
+                yield event
+        return
+    spec = target.spec
+    operations = config.filters.apply(spec.operations)
+    yield RunStarted("test", base_url, len(operations), config.phases, config.seed)
+    async with open_session(config, base_url, spec, secrets) as session:
+        if "examples" in config.phases:
+            async for event in run_examples(spec, operations, config, session, checks,
+                                            base_url, budget):
+                yield event
+
+
+async def run_test(target: TestTarget, config: TestConfig, secrets: Secrets,
+                   sinks: Sequence[Sink] = ()) -> RunResult:
+    """Run the whole test and return its result; interruption keeps the results so far."""
+    collector = ResultCollector(secrets, started_at=datetime.now(UTC).isoformat())
+    start = time.perf_counter()
+    interrupted = False
+    events = test_events(target, config, secrets)
+    try:
+        async for event in events:
+            collector.handle(event)
+            for sink in sinks:
+                sink(event)
+    except asyncio.CancelledError:
+        interrupted = True
+    finally:
+        await events.aclose()
+    return collector.result(time.perf_counter() - start, interrupted=interrupted)

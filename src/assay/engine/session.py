@@ -1,0 +1,112 @@
+"""The HTTP side of a run: transport (network or in-process app), auth and default headers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from ..core.errors import UsageError
+from ..core.records import Exchange, Request
+from ..core.secrets import Secrets
+from ..http.auth import Authenticator
+from ..http.probe import ensure_reachable
+from ..http.transport import AppTransport, HttpxTransport, Transport
+from ..specs.model import ApiSpec
+from .config import TestConfig
+
+APP_HOST = "http://assay.app"
+_SENSITIVE_HEADER = re.compile(r"authorization|cookie|token|secret|api[-_]?key|password",
+                               re.IGNORECASE)
+
+
+@dataclass(slots=True)
+class Session:
+    """Sends requests with the run's default headers and authentication applied."""
+
+    transport: Transport
+    headers: tuple[tuple[str, str], ...] = ()
+    authenticator: Authenticator | None = None
+
+    async def send(self, request: Request) -> Exchange:
+        """Send ``request``; a 401 after a login that had worked triggers one re-login and retry."""
+        request = self._with_defaults(request)
+        if self.authenticator is not None:
+            request = await self.authenticator.apply(request)
+        exchange = await self.transport.send(request)
+        if self.authenticator is not None and exchange.response is not None:
+            if await self.authenticator.on_response(request, exchange):
+                request = await self.authenticator.apply(self._strip_auth(request))
+                exchange = await self.transport.send(request)
+        return exchange
+
+    def _with_defaults(self, request: Request) -> Request:
+        present = {name.lower() for name, _ in request.headers}
+        extra = [(k, v) for k, v in self.headers if k.lower() not in present]
+        if extra:
+            request.headers = [*request.headers, *extra]
+        return request
+
+    def _strip_auth(self, request: Request) -> Request:
+        request.headers = [(k, v) for k, v in request.headers if k.lower() != "authorization"]
+        return request
+
+
+def resolve_base_url(config: TestConfig, spec: ApiSpec | None, suite_base: str | None) -> str:
+    """``--url`` wins; else the spec's first server, else the suite's ``base_url``.
+
+    With ``--app`` and no URL, requests go to a placeholder host with the server's path.
+    """
+    if config.base_url:
+        return _check_url(config.base_url, "--url")
+    server = spec.servers[0] if spec is not None and spec.servers else None
+    if config.app:
+        candidate = server or suite_base or ""
+        return APP_HOST + (urlsplit(candidate).path.rstrip("/") if candidate else "")
+    if suite_base:
+        return _check_url(suite_base, "base_url")
+    if server and urlsplit(server).scheme in ("http", "https"):
+        return server
+    where = f" (the document's server is {server!r}, not an absolute URL)" if server else ""
+    raise UsageError(f"no base URL to send requests to{where}: pass --url "
+                     "http://HOST:PORT/PATH, or --app module:attr", location="--url")
+
+
+def _check_url(url: str, flag: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"expected an http(s) URL such as http://127.0.0.1:8000, found {url!r}",
+                         location=flag)
+    return url
+
+
+def register_header_secrets(headers: tuple[tuple[str, str], ...], secrets: Secrets) -> None:
+    """Values of sensitive ``-H`` headers (Authorization, cookies, keys, tokens) are secrets."""
+    for name, value in headers:
+        if _SENSITIVE_HEADER.search(name):
+            env = "ASSAY_HEADER_" + re.sub(r"\W", "_", name).upper()
+            token = value.split(" ", 1)[1] if name.lower() == "authorization" and " " in value \
+                else value
+            secrets.add(token, env, f"value of the {name} header")
+
+
+@asynccontextmanager
+async def open_session(config: TestConfig, base_url: str, spec: ApiSpec | None,
+                       secrets: Secrets, *, auth: tuple = ()) -> AsyncIterator[Session]:
+    """The session of one run: probes the target first (unless in-process or a dry run)."""
+    register_header_secrets(config.headers, secrets)
+    if config.app:
+        transport: Transport = AppTransport.from_path(config.app)
+    else:
+        if not config.dry_run:
+            await ensure_reachable(base_url, config.http)
+        transport = HttpxTransport(config.http)
+    async with transport:
+        schemes = spec.security_schemes if spec is not None else None
+        auths = tuple(config.auth) + tuple(auth)
+        authenticator = (
+            Authenticator(auths, schemes, transport, base_url, secrets) if auths else None
+        )
+        yield Session(transport, config.headers, authenticator)

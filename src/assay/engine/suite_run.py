@@ -1,0 +1,172 @@
+"""Runs a YAML suite: setup scenarios, every scenario (once per data row), teardown.
+
+A scenario stops at its first step whose request fails, whose expectations fail or whose
+captures find nothing (later steps depend on earlier ones); conformance failures against the
+suite's spec are reported without stopping it. Teardown runs whatever happened before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..checks.capture import apply_captures
+from ..checks.expect import check_expect
+from ..checks.registry import CheckContext, CheckRegistry
+from ..core.events import CaseFinished, Event, PhaseFinished, PhaseStarted, RunError
+from ..core.records import Exchange, Failure
+from ..http.build import build_raw_request
+from ..specs.model import ApiSpec
+from ..suites import Scenario, Step, Suite, TemplateError, render
+from .matching import OperationMatcher
+from .session import Session
+from .spec_run import FailureBudget
+
+
+@dataclass(slots=True)
+class SuiteRunner:
+    """Everything a suite run shares between scenarios."""
+
+    suite: Suite
+    session: Session
+    checks: CheckRegistry
+    base_url: str
+    variables: dict[str, Any]
+    budget: FailureBudget
+    spec: ApiSpec | None = None
+    max_response_time: float | None = None
+    dry_run: bool = False
+    matcher: OperationMatcher | None = None
+    stopped: bool = False
+    counts: list[int] = field(default_factory=lambda: [0, 0])
+
+    def __post_init__(self) -> None:
+        if self.spec is not None:
+            self.matcher = OperationMatcher(self.spec)
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Yield the events of the whole suite."""
+        total = sum(len(s.steps) * max(len(s.rows), 1) for s in self._all_scenarios())
+        yield PhaseStarted("scenarios", total)
+        for scenario in self.suite.setup:
+            async for event in self._scenario(scenario, "setup"):
+                yield event
+        for scenario in self.suite.scenarios:
+            if self.stopped:
+                break
+            async for event in self._scenario(scenario, ""):
+                yield event
+        self.stopped = False  # teardown always runs
+        for scenario in self.suite.teardown:
+            async for event in self._scenario(scenario, "teardown"):
+                yield event
+        yield PhaseFinished("scenarios", self.counts[0], self.counts[1])
+
+    def _all_scenarios(self) -> tuple[Scenario, ...]:
+        return (*self.suite.setup, *self.suite.scenarios, *self.suite.teardown)
+
+    async def _scenario(self, scenario: Scenario, kind: str) -> AsyncIterator[Event]:
+        for row in scenario.rows or ({},):
+            name = _scenario_name(scenario, row, kind)
+            variables = {**self.variables, **row}
+            previous: list[Exchange] = []
+            for step in scenario.steps:
+                event = await self._step(step, name, variables, tuple(previous))
+                yield event
+                if isinstance(event, RunError):
+                    break
+                self.counts[0] += 1
+                self.counts[1] += len(event.failures)
+                previous.append(event.exchange)
+                self.budget.add(event.operation, event)
+                if self.budget.exhausted:
+                    self.stopped = True
+                    return
+                if _blocks(event):
+                    break
+            if kind == "setup":
+                # Captures of setup scenarios are visible to every later scenario.
+                self.variables.update({k: v for k, v in variables.items() if k not in row})
+
+    async def _step(self, step: Step, group: str, variables: dict[str, Any],
+                    previous: tuple[Exchange, ...]) -> CaseFinished | RunError:
+        template = step.request
+        label = f"{template.method} {template.path or template.url}"
+        try:
+            request, path = self._request(step, variables)
+        except TemplateError as exc:
+            return RunError(f"{group} / {step.name}: {exc}", label, "suite")
+        operation = self.matcher.match(template.method, path) if self.matcher else None
+        label = operation.label if operation else label
+        request.operation = label
+        if self.dry_run:
+            return CaseFinished("scenarios", label, Exchange(request), group=group,
+                                name=step.name, previous=previous)
+        exchange = await self._send_with_retry(step, request, variables)
+        failures: list[Failure] = []
+        if exchange.response is not None:
+            if step.expect is not None:
+                failures.extend(check_expect(step.expect, exchange.response, variables))
+            captured, capture_failures = apply_captures(step.capture, exchange.response)
+            variables.update(captured)
+            failures.extend(capture_failures)
+            if operation is not None:
+                ctx = CheckContext(operation, self.spec.registry, self.max_response_time)
+                failures.extend(self.checks.run(ctx, exchange.response, None))
+        return CaseFinished("scenarios", label, exchange, tuple(failures), group=group,
+                            name=step.name, previous=previous)
+
+    def _request(self, step: Step, variables: dict[str, Any]):
+        t = step.request
+        rendered = render({"path": t.path, "url": t.url, "query": t.query, "headers": t.headers,
+                           "json": t.json, "form": t.form, "multipart": t.multipart,
+                           "body": t.body}, variables)
+        target = rendered["url"] or rendered["path"] or "/"
+        request = build_raw_request(
+            t.method, target, self.base_url, query=rendered["query"],
+            headers=rendered["headers"], json=rendered["json"], form=rendered["form"],
+            multipart=rendered["multipart"], body=rendered["body"],
+            base_dir=str(Path(self.suite.source).parent),
+        )
+        path = urlsplit(target).path if rendered["url"] else target.split("?", 1)[0]
+        return request, path
+
+    async def _send_with_retry(self, step: Step, request, variables) -> Exchange:
+        retry = step.retry
+        attempts = 1 + (retry.times if retry else 0)
+        exchange = await self.session.send(request)
+        for _ in range(attempts - 1):
+            if not _should_retry(retry, exchange, variables):
+                break
+            await asyncio.sleep(retry.delay_s)
+            exchange = await self.session.send(request)
+        return exchange
+
+
+def _should_retry(retry, exchange: Exchange, variables: dict[str, Any]) -> bool:
+    if exchange.response is None:
+        return True
+    if retry.until is None:
+        return exchange.response.status >= 500
+    return bool(check_expect(retry.until, exchange.response, variables))
+
+
+_BLOCKING = {"expected_status", "expected_headers", "expected_json", "expected_body",
+             "expected_schema", "capture"}
+
+
+def _blocks(event: CaseFinished) -> bool:
+    if event.exchange.failure is not None:
+        return True
+    return any(f.check in _BLOCKING for f in event.failures)
+
+
+def _scenario_name(scenario: Scenario, row: dict[str, Any], kind: str) -> str:
+    name = scenario.name
+    if row:
+        name += " [" + ", ".join(f"{k}={v}" for k, v in row.items()) + "]"
+    return f"{kind}: {name}" if kind else name
