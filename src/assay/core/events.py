@@ -98,6 +98,8 @@ class TestCaseResult:
     failures: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
+    __test__ = False  # not a pytest test class, despite the name
+
 
 @dataclass(slots=True)
 class RunResult:

@@ -1,0 +1,202 @@
+"""The JUnit XML report, in the shape CI systems (Jenkins, GitLab, GitHub reporters) accept.
+
+``<testsuites>`` holds one ``<testsuite name="assay">`` with one ``<testcase>`` per
+``TestCaseResult``: each finding of the test case is a ``<failure type="CHECK">``, each error
+an ``<error>``; a test case that ran no request is ``<skipped>``. Counts follow the JUnit
+model, one outcome per test case: a test case with an error counts in ``errors``, else one
+with a finding in ``failures``, so ``tests`` = passed + failures + errors + skipped.
+
+ElementTree does the escaping; characters XML 1.0 forbids (control characters, lone
+surrogates) are stripped from every text first, since no escape can carry them.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from assay.core.events import RunResult, TestCaseResult
+from assay.core.records import Finding
+from assay.core.secrets import Secrets
+
+from .json_report import redact_url, render_finding, write_report
+
+# Bodies in a failure are excerpts: the JSON and HTML reports hold them in full (64 KiB).
+EXCERPT_LIMIT = 4096
+_ILLEGAL_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def render_junit(result: RunResult, secrets: Secrets) -> str:
+    """The JUnit XML report of ``result`` as text, every secret redacted."""
+    suite = ET.Element("testsuite", name="assay")
+    _add_properties(suite, result, secrets)
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for test in _test_cases(result):
+        suite.append(_testcase(test, secrets, counts))
+    if result.warnings:
+        lines = [_warning_line(w.message, w.operation, secrets) for w in result.warnings]
+        _sub(suite, "system-out", "\n".join(lines))
+    duration = _seconds(result.summary.duration_s)
+    _set_counts(suite, counts, duration)
+    timestamp = _timestamp(result.started_at)
+    if timestamp:
+        suite.set("timestamp", timestamp)
+    suite.set("hostname", clean_xml(socket.gethostname()) or "localhost")
+    root = ET.Element("testsuites", name="assay")
+    _set_counts(root, counts, duration)
+    root.append(suite)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def write_junit(result: RunResult, path: str | Path, secrets: Secrets) -> None:
+    """Write the JUnit XML report of ``result`` to ``path`` (UTF-8)."""
+    write_report(path, render_junit(result, secrets), "JUnit report")
+
+
+def clean_xml(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot hold (control characters...).
+
+    >>> clean_xml("a\\x01b\\x1bc\\n")
+    'abc\\n'
+    """
+    return _ILLEGAL_XML.sub("", text)
+
+
+def _test_cases(result: RunResult) -> list[TestCaseResult]:
+    """The run's test cases, plus synthetic ones for what no test case holds.
+
+    A finding or a run error outside every test case would otherwise vanish from the
+    JUnit report and let a CI job pass on a failed run.
+    """
+    tests = list(result.tests)
+    covered = {failure.key for test in tests for failure in test.failures}
+    stray: dict[str, list[Finding]] = {}
+    for finding in result.findings:
+        if finding.key not in covered:
+            stray.setdefault(finding.operation, []).append(finding)
+    classname = f"assay.{result.command}"
+    for operation, findings in stray.items():
+        tests.append(TestCaseResult(operation, classname, cases=len(findings), failures=findings))
+    known_errors = {error for test in tests for error in test.errors}
+    loose = [_error_line(e.message, e.operation, e.kind) for e in result.errors
+             if e.message not in known_errors]
+    if loose:
+        tests.append(TestCaseResult("run", classname, cases=0, errors=loose))
+    return tests
+
+
+def _testcase(test: TestCaseResult, secrets: Secrets, counts: dict[str, int]) -> ET.Element:
+    element = ET.Element("testcase", name=clean_xml(secrets.redact(test.name)),
+                         classname=clean_xml(secrets.redact(test.classname)),
+                         time=_seconds(test.duration_s))
+    for error in test.errors:
+        text = clean_xml(secrets.redact(error))
+        _sub(element, "error", text, message=text.splitlines()[0] if text else "", type="error")
+    for finding in test.failures:
+        data = render_finding(finding, secrets)
+        _sub(element, "failure", _failure_text(data), message=clean_xml(data["message"]),
+             type=clean_xml(finding.check))
+    counts["tests"] += 1
+    if test.errors:
+        counts["errors"] += 1
+    elif test.failures:
+        counts["failures"] += 1
+    elif test.cases == 0:
+        counts["skipped"] += 1
+        ET.SubElement(element, "skipped", message="no request was sent for this test case")
+    return element
+
+
+def _failure_text(data: dict[str, Any]) -> str:
+    """The body of a ``<failure>``: what failed, how to reproduce it, what was exchanged."""
+    lines = [
+        data["message"],
+        "",
+        f"check: {data['check']}    severity: {data['severity']}    "
+        f"status: {data['status'] if data['status'] is not None else 'no response'}",
+        f"operation: {data['operation']}",
+    ]
+    if data["cause"]:
+        lines.append(f"cause: {data['cause']}")
+    if data["count"] > 1:
+        lines.append(f"seen {data['count']} times")
+    lines += ["", "Reproduce:", f"  {data['reproduce']}"]
+    if data["steps"]:
+        lines += ["", "Steps before it:"]
+        lines += [f"  {n}. {s['method']} {s['url']} -> {s['status']}"
+                  for n, s in enumerate(data["steps"], 1)]
+    if data["request"]:
+        request = data["request"]
+        lines += ["", "Request:", f"  {request['method']} {request['url']}"]
+        lines += _exchange_lines(request)
+    if data["response"]:
+        response = data["response"]
+        lines += ["", "Response:", f"  {response['status']} ({response['elapsed_ms']:.0f} ms)"]
+        lines += _exchange_lines(response)
+    return "\n".join(lines)
+
+
+def _exchange_lines(part: dict[str, Any]) -> list[str]:
+    lines = [f"  {name}: {value}" for name, value in part["headers"]]
+    body = part["body"]
+    if body:
+        excerpt = body[:EXCERPT_LIMIT]
+        lines += ["", *("  " + line for line in excerpt.splitlines())]
+        if len(body) > EXCERPT_LIMIT:
+            lines.append(f"  [... {len(body) - EXCERPT_LIMIT} more characters in the JSON "
+                         "and HTML reports]")
+    return lines
+
+
+def _add_properties(suite: ET.Element, result: RunResult, secrets: Secrets) -> None:
+    properties = ET.SubElement(suite, "properties")
+    values = {
+        "command": secrets.redact(result.command),
+        "target": redact_url(result.target, secrets) or "",
+        "seed": "" if result.summary.seed is None else str(result.summary.seed),
+        "interrupted": str(result.interrupted).lower(),
+    }
+    for name, value in values.items():
+        ET.SubElement(properties, "property", name=name, value=clean_xml(value))
+
+
+def _sub(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, attributes)
+    element.text = clean_xml(text)
+    return element
+
+
+def _set_counts(element: ET.Element, counts: dict[str, int], duration: str) -> None:
+    for name, value in counts.items():
+        element.set(name, str(value))
+    element.set("time", duration)
+
+
+def _seconds(value: float) -> str:
+    return f"{max(value, 0.0):.3f}"
+
+
+def _timestamp(started_at: str) -> str | None:
+    """``started_at`` in UTC, in the XSD's form (``2024-05-01T12:00:00``, no zone), or None."""
+    try:
+        moment = datetime.fromisoformat(started_at)
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _warning_line(message: str, operation: str | None, secrets: Secrets) -> str:
+    text = secrets.redact(message)
+    return f"warning: {operation}: {text}" if operation else f"warning: {text}"
+
+
+def _error_line(message: str, operation: str | None, kind: str) -> str:
+    where = f"{operation}: " if operation else ""
+    return f"{where}{message} ({kind})"
