@@ -64,7 +64,8 @@ async def test_events(target: TestTarget, config: TestConfig,
             if suite.headers:
                 session.headers = (*session.headers, *suite.headers.items())
             runner = SuiteRunner(suite, session, checks, base_url, variables, budget,
-                                 target.spec, config.max_response_time, config.dry_run)
+                                 target.spec, config.max_response_time, config.dry_run,
+                                 suite.timeout)
             async for event in runner.events():
                 yield event
         return

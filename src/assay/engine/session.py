@@ -30,16 +30,16 @@ class Session:
     headers: tuple[tuple[str, str], ...] = ()
     authenticator: Authenticator | None = None
 
-    async def send(self, request: Request) -> Exchange:
+    async def send(self, request: Request, *, timeout: float | None = None) -> Exchange:
         """Send ``request``; a 401 after a login that had worked triggers one re-login and retry."""
         request = self._with_defaults(request)
         if self.authenticator is not None:
             request = await self.authenticator.apply(request)
-        exchange = await self.transport.send(request)
+        exchange = await self.transport.send(request, timeout=timeout)
         if self.authenticator is not None and exchange.response is not None:
             if await self.authenticator.on_response(request, exchange):
-                request = await self.authenticator.apply(self._strip_auth(request))
-                exchange = await self.transport.send(request)
+                request = await self.authenticator.apply(request)
+                exchange = await self.transport.send(request, timeout=timeout)
         return exchange
 
     def _with_defaults(self, request: Request) -> Request:
@@ -47,10 +47,6 @@ class Session:
         extra = [(k, v) for k, v in self.headers if k.lower() not in present]
         if extra:
             request.headers = [*request.headers, *extra]
-        return request
-
-    def _strip_auth(self, request: Request) -> Request:
-        request.headers = [(k, v) for k, v in request.headers if k.lower() != "authorization"]
         return request
 
 
@@ -109,4 +105,6 @@ async def open_session(config: TestConfig, base_url: str, spec: ApiSpec | None,
         authenticator = (
             Authenticator(auths, schemes, transport, base_url, secrets) if auths else None
         )
+        if authenticator is not None and not config.dry_run:
+            await authenticator.prepare()
         yield Session(transport, config.headers, authenticator)

@@ -18,10 +18,18 @@ from ..checks.capture import apply_captures
 from ..checks.expect import check_expect
 from ..checks.registry import CheckContext, CheckRegistry
 from ..core.events import CaseFinished, Event, PhaseFinished, PhaseStarted, RunError
-from ..core.records import Exchange, Failure
+from ..core.records import Exchange, Failure, Request
 from ..http.build import build_raw_request
 from ..specs.model import ApiSpec
-from ..suites import Scenario, Step, Suite, TemplateError, render
+from ..suites import (
+    FilePart,
+    RequestTemplate,
+    Scenario,
+    Step,
+    Suite,
+    TemplateError,
+    render_request,
+)
 from .matching import OperationMatcher
 from .session import Session
 from .spec_run import FailureBudget
@@ -40,6 +48,7 @@ class SuiteRunner:
     spec: ApiSpec | None = None
     max_response_time: float | None = None
     dry_run: bool = False
+    timeout: float | None = None
     matcher: OperationMatcher | None = None
     stopped: bool = False
     counts: list[int] = field(default_factory=lambda: [0, 0])
@@ -70,8 +79,8 @@ class SuiteRunner:
         return (*self.suite.setup, *self.suite.scenarios, *self.suite.teardown)
 
     async def _scenario(self, scenario: Scenario, kind: str) -> AsyncIterator[Event]:
-        for row in scenario.rows or ({},):
-            name = _scenario_name(scenario, row, kind)
+        for run_name, row in scenario.runs():
+            name = f"{kind}: {run_name}" if kind else run_name
             variables = {**self.variables, **row}
             previous: list[Exchange] = []
             for step in scenario.steps:
@@ -94,10 +103,10 @@ class SuiteRunner:
 
     async def _step(self, step: Step, group: str, variables: dict[str, Any],
                     previous: tuple[Exchange, ...]) -> CaseFinished | RunError:
-        template = step.request
-        label = f"{template.method} {template.path or template.url}"
+        label = step.label
         try:
-            request, path = self._request(step, variables)
+            template = render_request(step.request, variables)
+            request, path = self._request(template)
         except TemplateError as exc:
             return RunError(f"{group} / {step.name}: {exc}", label, "suite")
         operation = self.matcher.match(template.method, path) if self.matcher else None
@@ -106,7 +115,8 @@ class SuiteRunner:
         if self.dry_run:
             return CaseFinished("scenarios", label, Exchange(request), group=group,
                                 name=step.name, previous=previous)
-        exchange = await self._send_with_retry(step, request, variables)
+        exchange = await self._send_with_retry(step, request, variables,
+                                               template.timeout or self.timeout)
         failures: list[Failure] = []
         if exchange.response is not None:
             if step.expect is not None:
@@ -120,39 +130,49 @@ class SuiteRunner:
         return CaseFinished("scenarios", label, exchange, tuple(failures), group=group,
                             name=step.name, previous=previous)
 
-    def _request(self, step: Step, variables: dict[str, Any]):
-        t = step.request
-        rendered = render({"path": t.path, "url": t.url, "query": t.query, "headers": t.headers,
-                           "json": t.json, "form": t.form, "multipart": t.multipart,
-                           "body": t.body}, variables)
-        target = rendered["url"] or rendered["path"] or "/"
+    def _request(self, t: RequestTemplate) -> tuple[Request, str]:
+        target = t.url or t.path or "/"
+        multipart = None
+        if t.multipart is not None:
+            multipart = {name: _part(value) for name, value in t.multipart.items()}
         request = build_raw_request(
-            t.method, target, self.base_url, query=rendered["query"],
-            headers=rendered["headers"], json=rendered["json"], form=rendered["form"],
-            multipart=rendered["multipart"], body=rendered["body"],
+            t.method, target, self.base_url, query=t.query, headers=t.headers, json=t.json,
+            form=t.form, multipart=multipart, body=t.body,
             base_dir=str(Path(self.suite.source).parent),
         )
-        path = urlsplit(target).path if rendered["url"] else target.split("?", 1)[0]
+        path = urlsplit(target).path if t.url else target.split("?", 1)[0]
         return request, path
 
-    async def _send_with_retry(self, step: Step, request, variables) -> Exchange:
+    async def _send_with_retry(self, step: Step, request: Request, variables: dict[str, Any],
+                               timeout: float | None) -> Exchange:
         retry = step.retry
         attempts = 1 + (retry.times if retry else 0)
-        exchange = await self.session.send(request)
+        exchange = await self.session.send(request, timeout=timeout)
         for _ in range(attempts - 1):
-            if not _should_retry(retry, exchange, variables):
+            if not _should_retry(step, exchange, variables):
                 break
             await asyncio.sleep(retry.delay_s)
-            exchange = await self.session.send(request)
+            exchange = await self.session.send(request, timeout=timeout)
         return exchange
 
 
-def _should_retry(retry, exchange: Exchange, variables: dict[str, Any]) -> bool:
+def _part(value: str | FilePart) -> Any:
+    if not isinstance(value, FilePart):
+        return value
+    fields = {"file": value.path, "content": value.content, "filename": value.filename,
+              "content_type": value.content_type}
+    return {key: item for key, item in fields.items() if item is not None}
+
+
+def _should_retry(step: Step, exchange: Exchange, variables: dict[str, Any]) -> bool:
+    """Retry while the request fails or the ``until`` expectations (else the step's own
+    ``expect``) do not hold yet."""
     if exchange.response is None:
         return True
-    if retry.until is None:
+    until = step.retry.until if step.retry and step.retry.until else step.expect
+    if until is None:
         return exchange.response.status >= 500
-    return bool(check_expect(retry.until, exchange.response, variables))
+    return bool(check_expect(until, exchange.response, variables))
 
 
 _BLOCKING = {"expected_status", "expected_headers", "expected_json", "expected_body",
@@ -163,10 +183,3 @@ def _blocks(event: CaseFinished) -> bool:
     if event.exchange.failure is not None:
         return True
     return any(f.check in _BLOCKING for f in event.failures)
-
-
-def _scenario_name(scenario: Scenario, row: dict[str, Any], kind: str) -> str:
-    name = scenario.name
-    if row:
-        name += " [" + ", ".join(f"{k}={v}" for k, v in row.items()) + "]"
-    return f"{kind}: {name}" if kind else name
