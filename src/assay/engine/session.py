@@ -14,7 +14,7 @@ from ..core.secrets import Secrets
 from ..http.auth import Authenticator
 from ..http.probe import ensure_reachable
 from ..http.transport import AppTransport, HttpxTransport, Transport
-from ..specs.model import ApiSpec
+from ..specs.model import ApiSpec, Operation
 from .config import TestConfig
 
 APP_HOST = "http://assay.app"
@@ -30,9 +30,16 @@ class Session:
     headers: tuple[tuple[str, str], ...] = ()
     authenticator: Authenticator | None = None
 
-    async def send(self, request: Request, *, timeout: float | None = None) -> Exchange:
-        """Send ``request``; a 401 after a login that had worked triggers one re-login and retry."""
+    async def send(self, request: Request, *, timeout: float | None = None,
+                   authenticate: bool = True) -> Exchange:
+        """Send ``request``; a 401 after a login that had worked triggers one re-login and retry.
+
+        ``authenticate=False`` sends it without the run's credentials (an operation whose
+        spec says it needs none).
+        """
         request = self._with_defaults(request)
+        if not authenticate:
+            return await self.transport.send(request, timeout=timeout)
         if self.authenticator is not None:
             request = await self.authenticator.apply(request)
         exchange = await self.transport.send(request, timeout=timeout)
@@ -48,6 +55,13 @@ class Session:
         if extra:
             request.headers = [*request.headers, *extra]
         return request
+
+
+def needs_credentials(spec: ApiSpec, operation: Operation) -> bool:
+    """Whether to send the run's credentials with ``operation``: when it has a security
+    requirement, or when the document declares no security schemes at all (many documents
+    never describe their auth; sending the credentials then is what the user meant)."""
+    return bool(operation.security) or not spec.security_schemes
 
 
 def resolve_base_url(config: TestConfig, spec: ApiSpec | None, suite_base: str | None) -> str:
