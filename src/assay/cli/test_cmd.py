@@ -10,6 +10,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from ..core.errors import UsageError
 from ..core.events import RunResult
 from ..core.secrets import Secrets
 from ..engine.run import TestTarget, load_target, run_test
@@ -104,13 +105,14 @@ def execute(target: TestTarget, config: Any, options: dict[str, Any],
             reports: tuple[str, ...], *, secrets: Secrets | None = None) -> int:
     """Run the test, print it, write reports; return the exit code (0 or 1)."""
     secrets = secrets or Secrets()
+    paths = report_paths(options, reports)
     console = Console(no_color=options.get("no_color"), highlight=False,
                       force_terminal=None if not options.get("no_color") else False)
     reporter = ConsoleReporter(console, secrets, quiet=bool(options.get("quiet")),
                                dry_run=config.dry_run)
     result = asyncio.run(run_test(target, config, secrets, [reporter.handle]))
     reporter.finish(result)
-    for path in write_reports(result, secrets, options, reports):
+    for path in write_reports(result, secrets, paths):
         if not options.get("quiet"):
             console.print(f"report written: {path}")
     if config.dry_run:
@@ -118,17 +120,30 @@ def execute(target: TestTarget, config: Any, options: dict[str, Any],
     return 1 if result.failed else 0
 
 
-def write_reports(result: RunResult, secrets: Secrets, options: dict[str, Any],
-                  reports: tuple[str, ...]) -> list[Path]:
-    """Write every requested report; return the paths written."""
-    wanted: list[tuple[str, Path]] = []
+def report_paths(options: dict[str, Any], reports: tuple[str, ...]) -> list[tuple[str, Path]]:
+    """Every report to write, as (format, path); the folders are created now, so that an
+    unusable path fails before the run rather than after it."""
+    wanted: list[tuple[str, Path, str]] = []
     directory = Path(options.get("report_dir") or "assay-report")
     for fmt in reports:
-        wanted.append((fmt, directory / WRITERS[fmt][1]))
+        wanted.append((fmt, directory / WRITERS[fmt][1], "--report-dir"))
     for fmt, key in (("json", "json_path"), ("junit", "junit_path"), ("html", "html_path")):
         if options.get(key):
-            wanted.append((fmt, Path(options[key])))
-    for fmt, path in wanted:
-        path.parent.mkdir(parents=True, exist_ok=True)
+            wanted.append((fmt, Path(options[key]), f"--{fmt}"))
+    for _, path, flag in wanted:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot create the folder for {path}: {exc.strerror}",
+                             location=flag) from exc
+        if path.is_dir():
+            raise UsageError(f"{path} is a folder, expected a file path", location=flag)
+    return [(fmt, path) for fmt, path, _ in wanted]
+
+
+def write_reports(result: RunResult, secrets: Secrets,
+                  paths: list[tuple[str, Path]]) -> list[Path]:
+    """Write every requested report; return the paths written."""
+    for fmt, path in paths:
         WRITERS[fmt][0](result, path, secrets)
-    return [path for _, path in wanted]
+    return [path for _, path in paths]

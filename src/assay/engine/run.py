@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..checks.registry import build_registry
-from ..core.events import Event, RunResult, RunStarted
+from ..core.events import Event, RunResult, RunStarted, RunWarning
 from ..core.secrets import Secrets
 from ..specs import load_spec
 from ..specs.model import ApiSpec
@@ -57,10 +57,12 @@ async def test_events(target: TestTarget, config: TestConfig,
     budget = FailureBudget(config.max_failures)
     if suite is not None:
         operations = len(target.spec.operations) if target.spec else 0
-        yield RunStarted("test", base_url, operations, ("scenarios",), config.seed)
         variables = {**suite.variables, **dict(config.variables)}
         async with open_session(config, base_url, target.spec, secrets,
                                 auth=suite.auth) as session:
+            yield RunStarted("test", base_url, operations, ("scenarios",), config.seed)
+            for warning in spec_warnings(target.spec):
+                yield warning
             if suite.headers:
                 session.headers = (*session.headers, *suite.headers.items())
             runner = SuiteRunner(suite, session, checks, base_url, variables, budget,
@@ -71,12 +73,22 @@ async def test_events(target: TestTarget, config: TestConfig,
         return
     spec = target.spec
     operations = config.filters.apply(spec.operations)
-    yield RunStarted("test", base_url, len(operations), config.phases, config.seed)
     async with open_session(config, base_url, spec, secrets) as session:
+        yield RunStarted("test", base_url, len(operations), config.phases, config.seed)
+        for warning in spec_warnings(spec):
+            yield warning
         if "examples" in config.phases:
             async for event in run_examples(spec, operations, config, session, checks,
                                             base_url, budget):
                 yield event
+
+
+def spec_warnings(spec: ApiSpec | None) -> list[RunWarning]:
+    """The document's load warnings (skipped operations...) as run warnings."""
+    if spec is None:
+        return []
+    return [RunWarning(f"{w.operation or w.pointer}: {w.message}", w.operation)
+            for w in spec.warnings]
 
 
 async def run_test(target: TestTarget, config: TestConfig, secrets: Secrets,
