@@ -1,0 +1,44 @@
+"""The README's reference suite loads and runs as written against the fixed demo."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+from servers import serve
+
+from assay.cli.main import cli
+from assay.demo import spec_text
+from assay.demo.app import create_app
+from assay.suites import load_suite
+
+README = Path(__file__).parents[1] / "README.md"
+
+
+def reference_suite() -> str:
+    text = README.read_text()
+    section = text.split("## Suite reference", 1)[1]
+    return re.search(r"```yaml\n(.*?)```", section, re.DOTALL).group(1)
+
+
+def test_reference_suite_loads(tmp_path):
+    path = tmp_path / "suite.yaml"
+    path.write_text(reference_suite())
+    suite = load_suite(str(path), env={})
+    assert suite.base_url == "http://127.0.0.1:8000"
+    assert [s.name for s in suite.scenarios] == ["create, read, delete"]
+    assert len(suite.scenarios[0].rows) == 2 and suite.setup and suite.teardown
+
+
+def test_reference_suite_runs_against_the_fixed_demo(tmp_path, monkeypatch):
+    monkeypatch.delenv("TOKEN", raising=False)
+    (tmp_path / "suite.yaml").write_text(reference_suite())
+    (tmp_path / "openapi.yaml").write_text(spec_text())
+    with serve(create_app(fixed=True)) as url:
+        result = CliRunner().invoke(cli, ["test", str(tmp_path / "suite.yaml"), "--url", url,
+                                          "--json", str(tmp_path / "r.json")])
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert result.exit_code == 0, (result.output, data["findings"], data["errors"])
+    assert data["summary"]["cases"] == 1 + 2 * 3 + 1
