@@ -112,12 +112,16 @@ def _case(operation: Operation, params: list[Parameter], per_param: dict[int, li
 
 
 def _minimal(schema: Any, registry: Registry, what: str) -> Any:
-    value = minimal_value(schema, registry)
-    error = next(iter(schema_validator(schema, registry, direction="request").iter_errors(value)),
-                 None)
-    if error is not None:
-        raise CannotGenerate(f"the minimal value built for {what} is invalid ({error.message})")
-    return value
+    """A minimal value, validated; built again without the schemas' own examples when
+    those make it invalid (documents often carry wrong examples deep inside)."""
+    validator = schema_validator(schema, registry, direction="request")
+    error = None
+    for use_examples in (True, False):
+        value = minimal_value(schema, registry, use_examples=use_examples)
+        error = next(iter(validator.iter_errors(value)), None)
+        if error is None:
+            return value
+    raise CannotGenerate(f"the minimal value built for {what} is invalid ({error.message})")
 
 
 def _place(case: Case, param: Parameter, value: Any) -> None:

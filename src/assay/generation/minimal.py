@@ -47,21 +47,24 @@ class CannotGenerate(ValueError):
     """No minimal value could be built for a schema; the message says why."""
 
 
-def minimal_value(schema: Any, registry: Registry, *, direction: str = "request") -> Any:
+def minimal_value(schema: Any, registry: Registry, *, direction: str = "request",
+                  use_examples: bool = True) -> Any:
     """The minimal valid value of ``schema`` for ``direction`` (``request`` leaves
-    readOnly properties out, ``response`` writeOnly ones).
+    readOnly properties out, ``response`` writeOnly ones). ``use_examples=False`` ignores
+    the schemas' own ``examples`` and ``default`` (for documents whose examples are wrong).
 
     >>> minimal_value({"type": "object", "required": ["n"],
     ...                "properties": {"n": {"type": "integer", "minimum": 3}}}, Registry())
     {'n': 3}
     """
-    return _Builder(registry, direction).value(schema, 0)
+    return _Builder(registry, direction, use_examples).value(schema, 0)
 
 
 class _Builder:
-    def __init__(self, registry: Registry, direction: str):
+    def __init__(self, registry: Registry, direction: str, use_examples: bool):
         self.resolver = registry.resolver()
         self.skip = "readOnly" if direction == "request" else "writeOnly"
+        self.use_examples = use_examples
 
     def resolve(self, schema: Any, depth: int) -> Any:
         while isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
@@ -92,10 +95,11 @@ class _Builder:
         for keyword in ("oneOf", "anyOf"):
             if isinstance(schema.get(keyword), list) and schema[keyword]:
                 return self.value(_with_branch(schema, keyword), depth + 1)
-        if isinstance(schema.get("examples"), list) and schema["examples"]:
-            return schema["examples"][0]
-        if "default" in schema:
-            return schema["default"]
+        if self.use_examples:
+            if isinstance(schema.get("examples"), list) and schema["examples"]:
+                return schema["examples"][0]
+            if "default" in schema:
+                return schema["default"]
         return self.by_type(schema, _first_type(schema), depth)
 
     def merge_all_of(self, schema: dict, depth: int) -> dict:
@@ -106,13 +110,7 @@ class _Builder:
                 continue
             if "allOf" in part:
                 part = self.merge_all_of(part, depth + 1)
-            for key, value in part.items():
-                if key == "properties":
-                    merged.setdefault("properties", {}).update(value)
-                elif key == "required":
-                    merged["required"] = list(dict.fromkeys(merged.get("required", []) + value))
-                else:
-                    merged.setdefault(key, value)
+            merged = merge_schemas(merged, part)
         return merged
 
     def by_type(self, schema: dict, kind: str, depth: int) -> Any:
@@ -162,6 +160,51 @@ class _Builder:
                 raise CannotGenerate("uniqueItems with minItems > 1 needs distinct values")
             items.extend([item] * (count - len(items)))
         return items
+
+
+_LOWER_BOUNDS = ("minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties")
+_UPPER_BOUNDS = ("maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties")
+
+
+def merge_schemas(first: dict, second: dict) -> dict:
+    """One schema that demands what both demand, as far as a simple merge can say:
+    properties met in both are combined with ``allOf``, ``required`` is the union,
+    ``enum`` and ``type`` the intersection, bounds the tighter one. Keywords it cannot
+    combine keep the first value (the caller validates the result)."""
+    merged = dict(first)
+    for key, value in second.items():
+        if key not in merged:
+            merged[key] = value
+        elif key == "properties" and isinstance(value, dict):
+            props = dict(merged[key])
+            for name, sub in value.items():
+                props[name] = {"allOf": [props[name], sub]} if name in props else sub
+            merged[key] = props
+        elif key == "required" and isinstance(value, list):
+            merged[key] = list(dict.fromkeys([*merged[key], *value]))
+        elif key == "enum" and isinstance(value, list):
+            merged[key] = [item for item in merged[key] if item in value]
+        elif key == "type":
+            merged[key] = _intersect_types(merged[key], value)
+        elif key in _LOWER_BOUNDS and _numbers(merged[key], value):
+            merged[key] = max(merged[key], value)
+        elif key in _UPPER_BOUNDS and _numbers(merged[key], value):
+            merged[key] = min(merged[key], value)
+    return merged
+
+
+def _numbers(*values: Any) -> bool:
+    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+
+
+def _intersect_types(first: Any, second: Any) -> Any:
+    a = [first] if isinstance(first, str) else list(first or [])
+    b = [second] if isinstance(second, str) else list(second or [])
+    common = [t for t in a if t in b or (t == "integer" and "number" in b)]
+    common += [t for t in b if t == "integer" and "number" in a and t not in common]
+    if not common:
+        return first
+    return common[0] if len(common) == 1 else common
 
 
 def _with_branch(schema: dict, keyword: str) -> dict:
