@@ -16,7 +16,6 @@ from assay.cli.main import cli
 from assay.demo import DEFECTS, spec_text
 from assay.demo.app import create_app
 from assay.reporting.json_report import report_schema
-
 from servers import serve
 
 TOKEN = "demo-token"

@@ -7,11 +7,11 @@ import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
-from servers import Canned, RecordingApp, serve
 
 from assay.cli.main import cli
 from assay.demo import spec_text
 from assay.demo.app import create_app
+from servers import Canned, RecordingApp, serve
 
 DATA = Path(__file__).parent / "data" / "suites"
 TOKEN = "demo-token"

@@ -6,7 +6,6 @@ import asyncio
 import json
 
 from click.testing import CliRunner
-from servers import Canned, RecordingApp, serve
 
 from assay.cli.main import cli
 from assay.core.events import CaseFinished
@@ -15,6 +14,7 @@ from assay.engine.config import TestConfig
 from assay.engine.run import TestTarget, run_test
 from assay.http.transport import HttpOptions
 from assay.specs import load_spec_text
+from servers import Canned, RecordingApp, serve
 
 SPEC = {
     "openapi": "3.1.0",

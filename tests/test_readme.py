@@ -7,12 +7,12 @@ import re
 from pathlib import Path
 
 from click.testing import CliRunner
-from servers import serve
 
 from assay.cli.main import cli
 from assay.demo import spec_text
 from assay.demo.app import create_app
 from assay.suites import load_suite
+from servers import serve
 
 README = Path(__file__).parents[1] / "README.md"
 
