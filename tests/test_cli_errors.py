@@ -139,3 +139,11 @@ def test_inspect_exit_code_with_one_broken_document(spec, tmp_path):
 def test_version():
     result = run("--version")
     assert result.exit_code == 0 and "0.1.0" in result.output
+
+
+def test_demo_serve_on_a_busy_port():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert_bad_input(run("demo", "serve", "--port", port), "--port", f"127.0.0.1:{port}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ import click
 import uvicorn
 
 from ..core.auth import BearerAuth
-from ..core.errors import AssayError
+from ..core.errors import AssayError, UsageError
 from ..core.secrets import Secrets
 from ..demo import spec_text
 from ..demo.app import create_app
@@ -73,12 +74,24 @@ def demo(ctx: click.Context, fixed: bool, **options: Any) -> None:
     )
 
 
+def ensure_port_free(host: str, port: int) -> None:
+    """Raise ``UsageError`` naming ``--port`` when ``host:port`` cannot be bound."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+            sock.bind((host, port))
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}",
+                         location="--port") from exc
+
+
 @demo.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--fixed", is_flag=True, help="Serve the fixed twin (no seeded defects).")
+@handle_errors
 def serve(host: str, port: int, fixed: bool) -> None:
     """Serve the demo API until Ctrl-C (bearer token for writes: demo-token)."""
+    ensure_port_free(host, port)
     variant = "fixed twin" if fixed else "seeded defects"
     click.echo(f"serving the demo API ({variant}) on http://{host}:{port} "
                f"(token: {DEMO_TOKEN}); Ctrl-C to stop")
