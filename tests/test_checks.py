@@ -139,3 +139,12 @@ def test_registry_selection_and_unknown_names():
     with pytest.raises(UsageError) as info:
         build_registry(["not_a_check"])
     assert "--checks" in str(info.value) and "not_a_check" in str(info.value)
+
+
+def test_instance_paths_quote_keys_that_are_not_names():
+    schema = {"type": "object", "properties": {"a b": {"type": "integer"},
+                                               "items": {"items": {"type": "string"}}}}
+    op = operation(**{"200": ResponseSpec("200", content={"application/json": MediaType(
+        "application/json", schema)})})
+    failures = run("response_schema_conformance", response(200, {"a b": "x", "items": [1]}), op)
+    assert sorted(f.message.split(":")[0] for f in failures) == ["$.items[0]", "$['a b']"]

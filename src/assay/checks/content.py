@@ -33,10 +33,7 @@ def content_type_conformance(
     ctx: CheckContext, response: Response, case: Case | None
 ) -> list[Failure]:
     """A response with a body must declare a documented media type."""
-    operation = ctx.operation
-    if operation is None:
-        return []
-    spec = operation.response_for(response.status)
+    spec = ctx.documented(response.status)
     if spec is None or not spec.content:
         return []
     documented = list(spec.content)

@@ -19,13 +19,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, relevance
 
 from ..core.records import Failure, Response
 from ..suites.matching import mismatches, render_matchers, show
 from ..suites.model import Expect
 from ..suites.paths import find_all
 from ..suites.template import render
+from .schema import schema_violations
 
 MAX_SCHEMA_FAILURES = 5
 _NOT_JSON = object()
@@ -152,24 +152,11 @@ def _schema(expect: Expect, body: _Body, variables: Mapping[str, Any]) -> list[F
         return [Failure("expected_schema", body.not_json(), cause="not json")]
     schema = render(expect.schema, variables)
     validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-    by_cause: dict[str, ValidationError] = {}
-    for error in sorted(validator.iter_errors(document), key=relevance, reverse=True):
-        by_cause.setdefault("/".join(str(p) for p in error.absolute_schema_path), error)
-        if len(by_cause) >= MAX_SCHEMA_FAILURES:
-            break
     return [
-        Failure("expected_schema",
-                f"body does not match the schema at {_instance_path(error)}: {error.message}",
+        Failure("expected_schema", f"body does not match the schema at {path}: {message}",
                 cause=cause or "schema")
-        for cause, error in by_cause.items()
+        for cause, path, message in schema_violations(validator, document, MAX_SCHEMA_FAILURES)
     ]
-
-
-def _instance_path(error: ValidationError) -> str:
-    path = "$"
-    for part in error.absolute_path:
-        path += f"[{part}]" if isinstance(part, int) else f"[{part!r}]"
-    return path
 
 
 def _duration(seconds: float) -> str:

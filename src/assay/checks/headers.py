@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..core.records import Case, Failure, Response
-from ..specs.validators import schema_validator
 from .coerce import coerce_text
 
 if TYPE_CHECKING:
@@ -20,10 +19,7 @@ def response_headers_conformance(
     ctx: CheckContext, response: Response, case: Case | None
 ) -> list[Failure]:
     """Missing required headers and invalid header values, one failure per header."""
-    operation = ctx.operation
-    if operation is None:
-        return []
-    spec = operation.response_for(response.status)
+    spec = ctx.documented(response.status)
     if spec is None:
         return []
     failures = []
@@ -49,11 +45,7 @@ def response_headers_conformance(
 def _invalid(ctx: CheckContext, name: str, value: str, schema: object) -> list[Failure]:
     if schema is True or schema == {}:
         return []
-    key = ("header", id(schema))
-    validator = ctx.validators.get(key)
-    if validator is None:
-        validator = schema_validator(schema, ctx.registry, direction="response")
-        ctx.validators[key] = validator
+    validator = ctx.validator(schema, "header")
     error = next(iter(validator.iter_errors(coerce_text(value, schema, ctx.registry))), None)
     if error is None:
         return []

@@ -15,7 +15,8 @@ from referencing import Registry
 
 from ..core.errors import UsageError
 from ..core.records import Case, Failure, Response
-from ..specs.model import Operation
+from ..specs.model import Operation, ResponseSpec
+from ..specs.validators import schema_validator
 from . import content, headers, latency, schema, status
 
 
@@ -31,6 +32,17 @@ class CheckContext:
     registry: Registry = field(default_factory=Registry)
     max_response_time: float | None = None
     validators: dict[Any, Any] = field(default_factory=dict)
+
+    def documented(self, status: int) -> ResponseSpec | None:
+        """The operation's documented response for ``status`` (None without an operation)."""
+        return self.operation.response_for(status) if self.operation is not None else None
+
+    def validator(self, schema: Any, kind: str) -> Any:
+        """A response-direction validator for ``schema``, compiled once per context."""
+        key = (kind, id(schema))
+        if key not in self.validators:
+            self.validators[key] = schema_validator(schema, self.registry, direction="response")
+        return self.validators[key]
 
 
 class Check(Protocol):

@@ -9,25 +9,21 @@ reports one.
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from jsonschema.exceptions import ValidationError, relevance
 
 from ..core.records import Case, Failure, Response
+from ..http.body import is_json_media_type
 from ..specs.model import MediaType
-from ..specs.validators import schema_validator
 from .content import media_type_matches
 
 if TYPE_CHECKING:
     from .registry import CheckContext
 
 MAX_FAILURES_PER_RESPONSE = 5
-
-
-def is_json_media_type(media_type: str) -> bool:
-    """``application/json``, ``application/problem+json``, ``text/json`` and the like."""
-    media_type = media_type.split(";", 1)[0].strip().lower()
-    return media_type.endswith("/json") or media_type.endswith("+json")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def response_schema_conformance(
@@ -54,11 +50,10 @@ def response_schema_conformance(
 
 
 def _documented_media(ctx: CheckContext, response: Response) -> MediaType | None:
-    operation = ctx.operation
     actual = response.media_type
-    if operation is None or actual is None or not is_json_media_type(actual):
+    if actual is None or not is_json_media_type(actual):
         return None
-    spec = operation.response_for(response.status)
+    spec = ctx.documented(response.status)
     if spec is None:
         return None
     exact = spec.content.get(actual)
@@ -71,32 +66,36 @@ def _documented_media(ctx: CheckContext, response: Response) -> MediaType | None
 
 
 def _violations(ctx: CheckContext, schema: Any, instance: Any) -> list[Failure]:
-    key = ("response", id(schema))
-    validator = ctx.validators.get(key)
-    if validator is None:
-        validator = schema_validator(schema, ctx.registry, direction="response")
-        ctx.validators[key] = validator
-    by_cause: dict[str, ValidationError] = {}
-    for error in sorted(validator.iter_errors(instance), key=relevance, reverse=True):
-        cause = "/".join(str(part) for part in error.absolute_schema_path)
-        by_cause.setdefault(cause, error)
-        if len(by_cause) >= MAX_FAILURES_PER_RESPONSE:
-            break
     return [
-        Failure(
-            "response_schema_conformance",
-            f"{_instance_path(error)}: {_short(error.message)}",
-            cause=cause,
-            severity="medium",
-        )
-        for cause, error in by_cause.items()
+        Failure("response_schema_conformance", f"{path}: {_short(message)}", cause=cause,
+                severity="medium")
+        for cause, path, message in schema_violations(ctx.validator(schema, "response"),
+                                                      instance)
     ]
 
 
-def _instance_path(error: ValidationError) -> str:
+def schema_violations(validator: Any, instance: Any,
+                      limit: int = MAX_FAILURES_PER_RESPONSE) -> list[tuple[str, str, str]]:
+    """(schema path, instance path, message) of each distinct failing schema location, most
+    relevant first, at most ``limit``. The schema path is the cause that tells bugs apart."""
+    by_cause: dict[str, ValidationError] = {}
+    for error in sorted(validator.iter_errors(instance), key=relevance, reverse=True):
+        by_cause.setdefault("/".join(str(part) for part in error.absolute_schema_path), error)
+        if len(by_cause) >= limit:
+            break
+    return [(cause, instance_path(error), error.message) for cause, error in by_cause.items()]
+
+
+def instance_path(error: ValidationError) -> str:
+    """Where in the instance ``error`` is, as a JSONPath (``$.items[0].price``)."""
     path = "$"
     for part in error.absolute_path:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif _NAME.fullmatch(part):
+            path += f".{part}"
+        else:
+            path += f"[{part!r}]"
     return path
 
 

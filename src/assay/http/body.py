@@ -37,11 +37,12 @@ class Part:
 
 
 def is_json_media_type(media_type: str | None) -> bool:
-    """True for ``application/json`` and any ``+json`` type (``application/problem+json``)."""
+    """True for ``application/json``, ``text/json`` and any ``+json`` type
+    (``application/problem+json``)."""
     if not media_type:
         return False
     base = media_type.split(";", 1)[0].strip().lower()
-    return base == "application/json" or base.endswith("+json")
+    return base.endswith("/json") or base.endswith("+json")
 
 
 def default_media_type(value: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -175,7 +176,10 @@ def status_key(status: str) -> str:
     return status.upper() if re.fullmatch(r"[1-5][xX][xX]", status) else status
 
 
-def _responses(ctx: BuildContext, node: Node) -> dict[str, ResponseSpec]:
+def build_responses(ctx: BuildContext, node: Node,
+                    fill: Callable[[Node], dict[str, Any]]) -> dict[str, ResponseSpec]:
+    """The responses of an operation, keyed by ``status_key``; ``fill`` gives the
+    dialect's parts of one response (content, headers, links) as ResponseSpec fields."""
     responses = ctx.mapping(node, "'responses'")
     result: dict[str, ResponseSpec] = {}
     for status, entry in responses.items():
@@ -183,14 +187,18 @@ def _responses(ctx: BuildContext, node: Node) -> dict[str, ResponseSpec]:
             continue
         response = ctx.mapping(entry, f"response '{status}'")
         key = status_key(status)
-        result[key] = ResponseSpec(
-            status=key,
-            description=text(response.value.get("description")),
-            content=media_types(ctx, response.get("content")),
-            headers=_headers(ctx, response.get("headers")),
-            links=_links(ctx, response.get("links")),
-        )
+        result[key] = ResponseSpec(status=key,
+                                   description=text(response.value.get("description")),
+                                   **fill(response))
     return result
+
+
+def _responses(ctx: BuildContext, node: Node) -> dict[str, ResponseSpec]:
+    return build_responses(ctx, node, lambda response: {
+        "content": media_types(ctx, response.get("content")),
+        "headers": _headers(ctx, response.get("headers")),
+        "links": _links(ctx, response.get("links")),
+    })
 
 
 def _headers(ctx: BuildContext, node: Node | None) -> dict[str, Header]:

@@ -29,7 +29,7 @@ from .model import (
     ResponseSpec,
     SecurityScheme,
 )
-from .openapi3 import status_key
+from .openapi3 import build_responses
 from .paths import collect_operations, merged_parameters, requirements
 
 LOCATIONS = ("path", "query", "header", "body", "formData")
@@ -221,20 +221,10 @@ def _form(ctx: BuildContext, operation: Operation, nodes: list[Node], consumes: 
 
 
 def _responses(ctx: BuildContext, node: Node, produces: list[str]) -> dict[str, ResponseSpec]:
-    responses = ctx.mapping(node, "'responses'")
-    result: dict[str, ResponseSpec] = {}
-    for status, entry in responses.items():
-        if status.startswith("x-"):
-            continue
-        response = ctx.mapping(entry, f"response '{status}'")
-        key = status_key(status)
-        result[key] = ResponseSpec(
-            status=key,
-            description=text(response.value.get("description")),
-            content=_response_content(ctx, response, produces),
-            headers=_headers(ctx, response.get("headers")),
-        )
-    return result
+    return build_responses(ctx, node, lambda response: {
+        "content": _response_content(ctx, response, produces),
+        "headers": _headers(ctx, response.get("headers")),
+    })
 
 
 def _response_content(ctx: BuildContext, response: Node, produces: list[str]
