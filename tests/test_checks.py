@@ -148,3 +148,15 @@ def test_instance_paths_quote_keys_that_are_not_names():
         "application/json", schema)})})
     failures = run("response_schema_conformance", response(200, {"a b": "x", "items": [1]}), op)
     assert sorted(f.message.split(":")[0] for f in failures) == ["$.items[0]", "$['a b']"]
+
+
+def test_messages_show_values_as_json():
+    body = {"id": 1, "title": "t", "published": True}
+    op = operation(**{"200": ResponseSpec("200", content={"application/json": MediaType(
+        "application/json", {"type": "object", "properties": {
+            "published": {"type": ["integer", "null"]},
+            "kind": {"enum": ["a", None]}}})})})
+    [failure] = run("response_schema_conformance", response(200, body), op)
+    assert failure.message == "$.published: true is not of type integer or null"
+    [failure] = run("response_schema_conformance", response(200, {"kind": "b"}), op)
+    assert failure.message == '$.kind: "b" is not one of ["a", null]'

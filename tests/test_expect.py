@@ -254,7 +254,7 @@ def test_inline_schema():
     assert {f.check for f in failures} == {"expected_schema"}
     assert sorted(f.message for f in failures) == sorted([
         "body does not match the schema at $: 'isbn13' is a required property",
-        "body does not match the schema at $.id: 12 is not of type 'string'",
+        "body does not match the schema at $.id: 12 is not of type string",
         "body does not match the schema at $.title: 'Dune' is too short",
     ])
     assert {f.cause for f in failures} == {"required", "properties/id/type",

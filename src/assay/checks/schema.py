@@ -83,7 +83,27 @@ def schema_violations(validator: Any, instance: Any,
         by_cause.setdefault("/".join(str(part) for part in error.absolute_schema_path), error)
         if len(by_cause) >= limit:
             break
-    return [(cause, instance_path(error), error.message) for cause, error in by_cause.items()]
+    return [(cause, instance_path(error), json_message(error))
+            for cause, error in by_cause.items()]
+
+
+def json_message(error: ValidationError) -> str:
+    """jsonschema's message, with values shown as JSON (``null``, ``true``) rather than as
+    Python (``None``, ``True``) for the common keywords: readers of an API report think JSON."""
+    if error.validator == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        return f"{_json(error.instance)} is not of type {expected}"
+    if error.validator == "enum":
+        return f"{_json(error.instance)} is not one of {_json(error.validator_value)}"
+    if error.validator == "const":
+        return f"{_json(error.instance)} is not {_json(error.validator_value)}"
+    return error.message
+
+
+def _json(value: Any, limit: int = 80) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def instance_path(error: ValidationError) -> str:
