@@ -147,3 +147,47 @@ def test_demo_serve_on_a_busy_port():
         busy.listen()
         port = busy.getsockname()[1]
         assert_bad_input(run("demo", "serve", "--port", port), "--port", f"127.0.0.1:{port}")
+
+
+def test_filters_that_match_nothing_are_bad_input(spec):
+    assert_bad_input(run("test", spec, "--app", "assay.demo.app:fixed_app",
+                         "--include-tag", "nosuchtag"), "filters", "8 operations")
+
+
+def test_a_document_with_no_usable_operation_is_bad_input(tmp_path):
+    path = tmp_path / "empty.yaml"
+    path.write_text("openapi: 3.0.3\ninfo: {title: x, version: '1'}\npaths: {}\n")
+    assert_bad_input(run("test", path, "--url", "http://127.0.0.1:1"), "empty.yaml",
+                     "no operation")
+
+
+def test_neither_spec_nor_suite_mentions_both(tmp_path):
+    path = tmp_path / "typo.yaml"
+    path.write_text("scenarioz:\n  - name: s\n")
+    assert_bad_input(run("test", path), "typo.yaml", "OpenAPI", "'scenarios'")
+
+
+def test_suite_spec_that_does_not_exist_names_the_suite_key(tmp_path):
+    path = tmp_path / "suite.yaml"
+    path.write_text("spec: missing.yaml\n" + GOOD_SUITE)
+    assert_bad_input(run("test", path, "--url", "http://127.0.0.1:1"),
+                     "suite.yaml", "key 'spec'", "missing.yaml")
+
+
+def test_demo_serve_port_out_of_range():
+    result = run("demo", "serve", "--port", "99999")
+    assert result.exit_code == 2 and "--port" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_suite_dry_run_lists_steps_that_use_captures(tmp_path):
+    path = tmp_path / "suite.yaml"
+    path.write_text(
+        "scenarios:\n  - name: s\n    steps:\n"
+        "      - request: {method: POST, path: /items}\n        capture: {item: $.id}\n"
+        "      - request: {path: '/items/{{ item }}'}\n")
+    result = run("test", path, "--url", "http://127.0.0.1:1", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "POST http://127.0.0.1:1/items" in result.output
+    assert "DRY RUN: 2 requests listed, none sent" in result.output
+    assert "error:" not in result.output and "undefined variable" not in result.output

@@ -61,6 +61,7 @@ def test_matcher_prefers_literal_segments():
     ({"timeout": "soon"}, "--timeout"),
     ({"rate_limit": "fast"}, "--rate-limit"),
     ({"auth_basic": "nopassword"}, "--auth-basic"),
+    ({"auth_basic": "u:p", "auth_bearer": "t"}, "--auth-bearer/--auth-basic"),
     ({"api_key": ("novalue",)}, "--api-key"),
     ({"max_response_time": "-1s"}, "--max-response-time"),
     ({"phases": "examples,warp"}, "--phases"),

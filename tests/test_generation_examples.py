@@ -108,3 +108,13 @@ def test_operation_skipped_when_no_valid_request_can_be_built():
                       schema={"type": "string", "pattern": "^(?!x)y$"})
     plan = example_cases(Operation("GET", "/c", parameters=[param]), R)
     assert plan.cases == [] and "operation skipped" in plan.warnings[0]
+
+
+def test_required_path_header_and_cookie_values_are_not_empty():
+    params = [Parameter(name, where, required=True, schema={"type": "string"})
+              for name, where in (("id", "path"), ("X-Tenant", "header"), ("sid", "cookie"),
+                                  ("q", "query"))]
+    [case] = example_cases(Operation("GET", "/items/{id}", parameters=params), R).cases
+    assert case.path_params == {"id": "a"}
+    assert case.headers == {"X-Tenant": "a"} and case.cookies == {"sid": "a"}
+    assert case.query == {"q": ""}

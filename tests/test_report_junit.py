@@ -121,3 +121,20 @@ def test_write_junit_writes_utf8_file(result, tmp_path):
     raw = path.read_bytes()
     assert raw.startswith(b"<?xml version='1.0' encoding='utf-8'?>")
     assert ET.fromstring(raw).get("tests") == "7"
+
+
+def test_several_findings_of_one_test_case_are_one_failure_element():
+    findings = [Finding("status_code_conformance", "GET /x", "medium", "Undocumented 418", 418,
+                        "curl -X GET 'http://h/x'", cause="418"),
+                Finding("response_schema_conformance", "GET /x", "medium", "$.a: bad", 200,
+                        "curl -X GET 'http://h/x'", cause="properties/a/type")]
+    test = events.TestCaseResult("GET /x", "examples", cases=2, failures=findings)
+    result = RunResult("test", "http://h", Summary(cases=2, findings=2),
+                              findings=findings, tests=[test])
+    root = ET.fromstring(render_junit(result, Secrets()))
+    [failure] = root.findall("testsuite/testcase/failure")
+    assert failure.get("message") == ("2 findings: response_schema_conformance, "
+                                      "status_code_conformance")
+    assert failure.get("type") == "multiple"
+    assert "Undocumented 418" in failure.text and "$.a: bad" in failure.text
+    assert root.get("failures") == "1"

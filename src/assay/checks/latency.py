@@ -18,9 +18,14 @@ def max_response_time(ctx: CheckContext, response: Response, case: Case | None) 
     return [
         Failure(
             "max_response_time",
-            f"Response took {response.timings.total * 1000:.0f} ms "
-            f"(limit {limit * 1000:.0f} ms)",
+            f"Response took {_ms(response.timings.total)} (limit {_ms(limit)})",
             cause="",
             severity="medium",
         )
     ]
+
+
+def _ms(seconds: float) -> str:
+    """Milliseconds with the precision that tells the two numbers apart (``1.27 ms``)."""
+    millis = seconds * 1000
+    return f"{millis:.0f} ms" if millis >= 100 else f"{millis:.3g} ms"

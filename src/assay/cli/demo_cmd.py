@@ -86,7 +86,7 @@ def ensure_port_free(host: str, port: int) -> None:
 
 @demo.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--fixed", is_flag=True, help="Serve the fixed twin (no seeded defects).")
 @handle_errors
 def serve(host: str, port: int, fixed: bool) -> None:

@@ -40,12 +40,17 @@ def parse_pairs(values: Sequence[str], flag: str) -> tuple[tuple[str, str], ...]
 def parse_auth(bearer: str | None, basic: str | None, api_keys: Sequence[str]) -> tuple[Auth, ...]:
     """Auth records from ``--auth-bearer``, ``--auth-basic`` and ``--api-key``."""
     auths: list[Auth] = []
+    if bearer and basic:
+        raise UsageError("both set the Authorization header; give one of them (they may also "
+                         "come from ASSAY_TOKEN and ASSAY_BASIC_AUTH)",
+                         location="--auth-bearer/--auth-basic")
     if bearer:
         auths.append(BearerAuth(bearer))
     if basic:
         user, sep, password = basic.partition(":")
         if not sep or not user:
-            raise UsageError("expected USER:PASSWORD", location="--auth-basic")
+            raise UsageError("expected USER:PASSWORD (from the flag or ASSAY_BASIC_AUTH)",
+                             location="--auth-basic")
         auths.append(BasicAuth(user, password))
     for scheme, value in parse_pairs(api_keys, "--api-key"):
         auths.append(ApiKeyAuth(value, scheme=scheme))

@@ -106,7 +106,8 @@ def execute(target: TestTarget, config: Any, options: dict[str, Any],
     """Run the test, print it, write reports; return the exit code (0 or 1)."""
     secrets = secrets or Secrets()
     paths = report_paths(options, reports)
-    console = Console(no_color=options.get("no_color"), highlight=False,
+    # soft_wrap: long URLs and messages stay on one line in CI logs (grep, copy-paste).
+    console = Console(no_color=options.get("no_color"), highlight=False, soft_wrap=True,
                       force_terminal=None if not options.get("no_color") else False)
     reporter = ConsoleReporter(console, secrets, quiet=bool(options.get("quiet")),
                                dry_run=config.dry_run)

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..checks.registry import build_registry
+from ..core.errors import SpecError, SuiteError, UsageError
 from ..core.events import Event, RunResult, RunStarted, RunWarning
 from ..core.secrets import Secrets
 from ..specs import load_spec
 from ..specs.model import ApiSpec
-from ..suites import Suite, load_suite, looks_like_suite
+from ..suites import Suite, TemplateError, load_suite, looks_like_suite, render
 from .collector import ResultCollector
 from .config import TestConfig
 from .session import open_session, resolve_base_url
@@ -43,9 +44,19 @@ def load_target(source: str, *, variables: dict[str, str] | None = None) -> Test
     """Load ``source`` as a YAML suite when it has ``scenarios``, else as an API description."""
     if looks_like_suite(source):
         suite = load_suite(source, overrides=variables or {})
-        spec = load_spec(suite.spec) if suite.spec else None
+        spec = None
+        if suite.spec:
+            try:
+                spec = load_spec(suite.spec)
+            except SpecError as exc:
+                raise SuiteError(f"key 'spec': {exc}", source=source) from exc
         return TestTarget(source, spec, suite)
-    return TestTarget(source, load_spec(source))
+    try:
+        return TestTarget(source, load_spec(source))
+    except SpecError as exc:
+        if exc.message.startswith("not an OpenAPI"):
+            exc.message += "; a YAML suite needs a top-level 'scenarios' list"
+        raise
 
 
 async def test_events(target: TestTarget, config: TestConfig,
@@ -58,13 +69,12 @@ async def test_events(target: TestTarget, config: TestConfig,
     if suite is not None:
         operations = len(target.spec.operations) if target.spec else 0
         variables = {**suite.variables, **dict(config.variables)}
-        async with open_session(config, base_url, target.spec, secrets,
-                                auth=suite.auth) as session:
+        suite_headers = _suite_headers(suite, variables)
+        async with open_session(config, base_url, target.spec, secrets, auth=suite.auth,
+                                headers=suite_headers) as session:
             yield RunStarted("test", base_url, operations, ("scenarios",), config.seed)
             for warning in spec_warnings(target.spec):
                 yield warning
-            if suite.headers:
-                session.headers = (*session.headers, *suite.headers.items())
             runner = SuiteRunner(suite, session, checks, base_url, variables, budget,
                                  target.spec, config.max_response_time, config.dry_run,
                                  suite.timeout)
@@ -73,6 +83,12 @@ async def test_events(target: TestTarget, config: TestConfig,
         return
     spec = target.spec
     operations = config.filters.apply(spec.operations)
+    if not spec.operations:
+        raise SpecError(f"no operation to test ({len(spec.warnings)} skipped with warnings: "
+                        "see assay inspect -v)", source=target.source)
+    if not operations:
+        raise UsageError(f"none of the document's {len(spec.operations)} operations matches "
+                         "the --include-*/--exclude-* filters", location="filters")
     async with open_session(config, base_url, spec, secrets) as session:
         yield RunStarted("test", base_url, len(operations), config.phases, config.seed)
         for warning in spec_warnings(spec):
@@ -81,6 +97,15 @@ async def test_events(target: TestTarget, config: TestConfig,
             async for event in run_examples(spec, operations, config, session, checks,
                                             base_url, budget):
                 yield event
+
+
+def _suite_headers(suite: Suite, variables: dict) -> tuple[tuple[str, str], ...]:
+    try:
+        rendered = render(suite.headers, variables)
+    except TemplateError as exc:
+        raise SuiteError(f"headers: {exc} (suite headers may use variables, not captures)",
+                         source=suite.source) from exc
+    return tuple((name, str(value)) for name, value in rendered.items())
 
 
 def spec_warnings(spec: ApiSpec | None) -> list[RunWarning]:

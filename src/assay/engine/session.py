@@ -102,11 +102,26 @@ def register_header_secrets(headers: tuple[tuple[str, str], ...], secrets: Secre
             secrets.add(token, env, f"value of the {name} header")
 
 
+def register_url_secrets(url: str, secrets: Secrets) -> None:
+    """Credentials written into a URL (``http://user:pass@host``) are secrets."""
+    parts = urlsplit(url)
+    if parts.password:
+        secrets.add(parts.password, "ASSAY_URL_PASSWORD", "password in the base URL")
+        secrets.add(f"{parts.username}:{parts.password}", "ASSAY_URL_CREDENTIALS",
+                    "user:password in the base URL")
+
+
 @asynccontextmanager
 async def open_session(config: TestConfig, base_url: str, spec: ApiSpec | None,
-                       secrets: Secrets, *, auth: tuple = ()) -> AsyncIterator[Session]:
-    """The session of one run: probes the target first (unless in-process or a dry run)."""
-    register_header_secrets(config.headers, secrets)
+                       secrets: Secrets, *, auth: tuple = (),
+                       headers: tuple[tuple[str, str], ...] = ()) -> AsyncIterator[Session]:
+    """The session of one run: probes the target first (unless in-process or a dry run).
+
+    ``headers`` are added after the ``-H`` ones (a suite's ``headers:``); ``-H`` wins.
+    """
+    all_headers = (*config.headers, *headers)
+    register_header_secrets(all_headers, secrets)
+    register_url_secrets(base_url, secrets)
     if config.app:
         transport: Transport = AppTransport.from_path(config.app)
     else:
@@ -121,4 +136,4 @@ async def open_session(config: TestConfig, base_url: str, spec: ApiSpec | None,
         )
         if authenticator is not None and not config.dry_run:
             await authenticator.prepare()
-        yield Session(transport, config.headers, authenticator)
+        yield Session(transport, all_headers, authenticator)

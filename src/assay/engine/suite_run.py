@@ -106,9 +106,12 @@ class SuiteRunner:
         label = step.label
         try:
             template = render_request(step.request, variables)
-            request, path = self._request(template)
         except TemplateError as exc:
-            return RunError(f"{group} / {step.name}: {exc}", label, "suite")
+            if not self.dry_run:
+                where = f"scenario {group!r}, step {step.name!r} (line {step.line})"
+                return RunError(f"{where}: {exc}", label, "suite")
+            template = step.request  # captures are unknown before a real run: list as written
+        request, path = self._request(template)
         operation = self.matcher.match(template.method, path) if self.matcher else None
         label = operation.label if operation else label
         request.operation = label

@@ -93,7 +93,7 @@ def _case(operation: Operation, params: list[Parameter], per_param: dict[int, li
             labels.append(chosen.label)
             value = chosen.value
         elif param.required:
-            value = _minimal(param.schema, registry, f"parameter {param.name!r}")
+            value = _minimal(_non_empty(param), registry, f"parameter {param.name!r}")
         else:
             continue
         _place(case, param, value)
@@ -109,6 +109,15 @@ def _case(operation: Operation, params: list[Parameter], per_param: dict[int, li
             case.media_type = media.media_type
     case.source = ", ".join(dict.fromkeys(labels)) or "minimal valid request"
     return case
+
+
+def _non_empty(param: Parameter) -> Any:
+    """Path, header and cookie values must not be empty: ``/items/{id}`` with an empty id
+    is another route (``/items/``), and an empty header or cookie is rarely what a server
+    means by "required"."""
+    if param.location == "query" or not isinstance(param.schema, dict):
+        return param.schema
+    return {"allOf": [param.schema, {"minLength": 1}]}
 
 
 def _minimal(schema: Any, registry: Registry, what: str) -> Any:

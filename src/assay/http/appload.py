@@ -70,7 +70,7 @@ def detect_app_kind(app: Any, *, name: str | None = None) -> str:
     label = name or repr(app)
     raise UsageError(
         f"cannot tell whether {label} is an ASGI app (async, taking scope, receive, send) or a "
-        f"WSGI app (taking environ, start_response); say which with the app kind",
+        f"WSGI app (taking environ, start_response): point --app at the app object itself",
         location=FLAG,
     )
 

@@ -56,7 +56,7 @@ class ConsoleReporter:
         if isinstance(event, RunStarted) and not self.quiet:
             target = self.text(event.target or "")
             self.console.print(f"[bold]assay {event.command}[/] → {target} "
-                               f"({event.operations} operations, phases: "
+                               f"({plural(event.operations, 'operation')}, phases: "
                                f"{', '.join(event.phases)})")
         elif isinstance(event, PhaseStarted):
             self._phase_started, self._phase_total, self._phase_done = (
@@ -66,8 +66,8 @@ class ConsoleReporter:
         elif isinstance(event, PhaseFinished):
             self._stop_progress()
             if not self.quiet:
-                self.console.print(f"  {event.phase}: {event.cases} cases, "
-                                   f"{event.failures} failed checks")
+                self.console.print(f"  {event.phase}: {plural(event.cases, 'case')}, "
+                                   f"{plural(event.failures, 'failed check')}")
         elif isinstance(event, RunWarning) and not self.quiet:
             self._print(f"[yellow]warning:[/] {self.text(event.message)}")
         elif isinstance(event, RunError) and not self.quiet:
@@ -150,10 +150,19 @@ class ConsoleReporter:
     def _verdict(self, result: RunResult) -> None:
         summary = result.summary
         stopped = " (interrupted)" if result.interrupted else ""
-        if result.failed:
-            self.console.print(f"[bold red]FAILED[/]: {summary.findings} findings, "
-                               f"{len(result.errors)} errors in {summary.cases} cases, "
+        if self.dry_run:
+            self.console.print(f"[bold]DRY RUN[/]: {plural(summary.cases, 'request')} listed, "
+                               "none sent")
+        elif result.failed:
+            self.console.print(f"[bold red]FAILED[/]: {plural(summary.findings, 'finding')}, "
+                               f"{plural(len(result.errors), 'error')} in "
+                               f"{plural(summary.cases, 'case')}, "
                                f"{summary.duration_s:.2f} s{stopped}")
         else:
-            self.console.print(f"[bold green]PASSED[/]: {summary.cases} cases, no findings, "
-                               f"{summary.duration_s:.2f} s{stopped}")
+            self.console.print(f"[bold green]PASSED[/]: {plural(summary.cases, 'case')}, "
+                               f"no findings, {summary.duration_s:.2f} s{stopped}")
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 case``, ``2 cases``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -1,7 +1,7 @@
 """The JUnit XML report, in the shape CI systems (Jenkins, GitLab, GitHub reporters) accept.
 
 ``<testsuites>`` holds one ``<testsuite name="assay">`` with one ``<testcase>`` per
-``TestCaseResult``: each finding of the test case is a ``<failure type="CHECK">``, each error
+``TestCaseResult``: its findings are one ``<failure type="CHECK">`` (listed in its text), its errors
 an ``<error>``; a test case that ran no request is ``<skipped>``. Counts follow the JUnit
 model, one outcome per test case: a test case with an error counts in ``errors``, else one
 with a finding in ``failures``, so ``tests`` = passed + failures + errors + skipped.
@@ -94,13 +94,21 @@ def _testcase(test: TestCaseResult, secrets: Secrets, counts: dict[str, int]) ->
     element = ET.Element("testcase", name=clean_xml(secrets.redact(test.name)),
                          classname=clean_xml(secrets.redact(test.classname)),
                          time=_seconds(test.duration_s))
-    for error in test.errors:
-        text = clean_xml(secrets.redact(error))
-        _sub(element, "error", text, message=text.splitlines()[0] if text else "", type="error")
-    for finding in test.failures:
-        data = render_finding(finding, secrets)
-        _sub(element, "failure", _failure_text(data), message=clean_xml(data["message"]),
-             type=clean_xml(finding.check))
+    # One <error> and one <failure> at most per test case: the Ant schema that some CI
+    # readers follow allows no more; several findings are listed in the one element's text.
+    if test.errors:
+        texts = [clean_xml(secrets.redact(error)) for error in test.errors]
+        message = texts[0].splitlines()[0] if len(texts) == 1 and texts[0] else \
+            f"{len(texts)} errors"
+        _sub(element, "error", "\n\n".join(texts), message=message, type="error")
+    if test.failures:
+        rendered = [render_finding(finding, secrets) for finding in test.failures]
+        checks = sorted({finding.check for finding in test.failures})
+        message = rendered[0]["message"] if len(rendered) == 1 else \
+            f"{len(rendered)} findings: {', '.join(checks)}"
+        text = f"\n\n{'-' * 40}\n\n".join(_failure_text(data) for data in rendered)
+        _sub(element, "failure", text, message=clean_xml(message),
+             type=clean_xml(checks[0] if len(checks) == 1 else "multiple"))
     counts["tests"] += 1
     if test.errors:
         counts["errors"] += 1
