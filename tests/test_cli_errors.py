@@ -191,3 +191,14 @@ def test_suite_dry_run_lists_steps_that_use_captures(tmp_path):
     assert "POST http://127.0.0.1:1/items" in result.output
     assert "DRY RUN: 2 requests listed, none sent" in result.output
     assert "error:" not in result.output and "undefined variable" not in result.output
+
+
+def test_undefined_suite_variable_is_caught_at_load_time(tmp_path):
+    path = tmp_path / "suite.yaml"
+    path.write_text(
+        "variables: {a: 1}\nscenarios:\n  - name: s\n    parametrize: [{row: x}]\n    steps:\n"
+        "      - request: {path: '/{{ a }}/{{ row }}'}\n        capture: {got: $.id}\n"
+        "      - request: {path: '/{{ got }}'}\n"
+        "        expect: {json: {$.x: '{{ nope }}'}}\n")
+    assert_bad_input(run("test", path, "--url", "http://127.0.0.1:1"),
+                     "suite.yaml", "line 8", "'nope'", "a, got, row")

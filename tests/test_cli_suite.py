@@ -94,7 +94,7 @@ scenarios:
         expect: {{status: 200, json: {{$.state: ready}}}}
   - name: broken
     steps:
-      - request: {{path: "/items/{{{{ nowhere }}}}"}}
+      - request: {{path: "/items/{{{{ greeting.nowhere }}}}"}}
 teardown:
   - name: clean
     steps:

@@ -15,6 +15,7 @@ from ..core.errors import SuiteError
 from .build import build_suite
 from .model import Suite
 from .validate import validate_suite
+from .variables import check_variables
 from .yamlio import SuiteLoader, parse_yaml
 
 _SCENARIOS_LINE = re.compile(r"^scenarios\s*:", re.MULTILINE)
@@ -40,7 +41,9 @@ def load_suite(path: str | os.PathLike[str], *, overrides: dict[str, str] | None
         raise SuiteError(f"cannot read the suite: {reason}", source=source) from exc
     data, where = parse_yaml(text, source=source, env=os.environ if env is None else env)
     validate_suite(data, where)
-    return build_suite(data, where, base_dir=Path(path).parent, overrides=overrides)
+    suite = build_suite(data, where, base_dir=Path(path).parent, overrides=overrides)
+    check_variables(suite)
+    return suite
 
 
 def is_suite_document(data: Any) -> bool:

@@ -14,6 +14,7 @@ variable whose value contains ``{{ x }}`` is sent as that text.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Mapping
@@ -180,3 +181,26 @@ def _is_index(segment: str | int, value: list | tuple) -> bool:
             return False
         segment = int(segment)
     return -len(value) <= segment < len(value)
+
+
+def referenced_names(value: Any) -> set[str]:
+    """The variable names that the templates anywhere in ``value`` look up (strings, dict
+    keys and values, lists, tuples and dataclass records such as a ``RequestTemplate``)."""
+    names: set[str] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            for match in _TEMPLATE.finditer(item):
+                try:
+                    names.add(parse_expression(match.group(1))[0])
+                except TemplateError:
+                    continue  # syntax is checked at load time with its own message
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+            stack.extend(getattr(item, f.name) for f in dataclasses.fields(item))
+    return names
