@@ -104,3 +104,30 @@ def test_interrupted_run_keeps_its_results(tmp_path):
         result = asyncio.run(scenario(url))
     assert result.interrupted is True
     assert result.summary.cases == 1 and not result.failed
+
+
+KEYED = {
+    "openapi": "3.0.3", "info": {"title": "k", "version": "1"},
+    "components": {"securitySchemes": {
+        "queryKey": {"type": "apiKey", "in": "query", "name": "api_key"},
+        "headerKey": {"type": "apiKey", "in": "header", "name": "X-Key"}}},
+    "paths": {
+        "/q": {"get": {"security": [{"queryKey": []}],
+                       "responses": {"200": {"description": "ok"}}}},
+        "/h": {"get": {"security": [{"headerKey": []}],
+                       "responses": {"200": {"description": "ok"}}}},
+        "/open": {"get": {"security": [], "responses": {"200": {"description": "ok"}}}},
+    },
+}
+
+
+def test_credentials_go_only_where_the_operation_accepts_them(tmp_path):
+    path = tmp_path / "keyed.json"
+    path.write_text(json.dumps(KEYED))
+    app = RecordingApp({f"GET /{p}": Canned(200) for p in ("q", "h", "open")})
+    with serve(app) as url:
+        result = run("test", path, "--url", url, "--api-key", "queryKey=QK1",
+                     "--api-key", "headerKey=HK2")
+    assert result.exit_code == 0, result.output
+    got = {r.path: (r.query, r.headers.get("x-key")) for r in app.received}
+    assert got == {"/q": ("api_key=QK1", None), "/h": ("", "HK2"), "/open": ("", None)}

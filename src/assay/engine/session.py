@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -31,21 +31,23 @@ class Session:
     authenticator: Authenticator | None = None
 
     async def send(self, request: Request, *, timeout: float | None = None,
-                   authenticate: bool = True) -> Exchange:
+                   authenticate: bool = True, schemes: Collection[str] | None = None
+                   ) -> Exchange:
         """Send ``request``; a 401 after a login that had worked triggers one re-login and retry.
 
         ``authenticate=False`` sends it without the run's credentials (an operation whose
-        spec says it needs none).
+        spec says it needs none); ``schemes`` limits keys given per scheme to those the
+        operation accepts.
         """
         request = self._with_defaults(request)
         if not authenticate:
             return await self.transport.send(request, timeout=timeout)
         if self.authenticator is not None:
-            request = await self.authenticator.apply(request)
+            request = await self.authenticator.apply(request, schemes)
         exchange = await self.transport.send(request, timeout=timeout)
         if self.authenticator is not None and exchange.response is not None:
             if await self.authenticator.on_response(request, exchange):
-                request = await self.authenticator.apply(request)
+                request = await self.authenticator.apply(request, schemes)
                 exchange = await self.transport.send(request, timeout=timeout)
         return exchange
 
@@ -55,6 +57,12 @@ class Session:
         if extra:
             request.headers = [*request.headers, *extra]
         return request
+
+
+def accepted_schemes(operation: Operation) -> set[str] | None:
+    """The security schemes ``operation`` accepts, or ``None`` when it names none."""
+    names = {name for alternative in operation.security for name in alternative}
+    return names or None
 
 
 def needs_credentials(spec: ApiSpec, operation: Operation) -> bool:

@@ -17,7 +17,7 @@ from ..generation.examples import example_cases
 from ..http.build import build_request
 from ..specs.model import ApiSpec, Operation
 from .config import TestConfig
-from .session import Session, needs_credentials
+from .session import Session, accepted_schemes, needs_credentials
 
 
 def run_order(operations: list[Operation]) -> list[Operation]:
@@ -57,12 +57,14 @@ async def run_examples(spec: ApiSpec, operations: list[Operation], config: TestC
             yield RunWarning(f"{operation.label}: {warning}", operation.label)
         ctx = CheckContext(operation, spec.registry, config.max_response_time)
         authenticate = needs_credentials(spec, operation)
+        schemes = accepted_schemes(operation)
         for case in plan.cases:
             request = build_request(case, operation, base_url)
             if config.dry_run:
                 event = CaseFinished("examples", operation.label, Exchange(request), case=case)
             else:
-                exchange = await session.send(request, authenticate=authenticate)
+                exchange = await session.send(request, authenticate=authenticate,
+                                              schemes=schemes)
                 found = checks.run(ctx, exchange.response, case) if exchange.response else []
                 event = CaseFinished("examples", operation.label, exchange, tuple(found), case)
             cases += 1

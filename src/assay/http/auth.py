@@ -22,7 +22,7 @@ import asyncio
 import base64
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
@@ -47,11 +47,13 @@ API_KEY_FLAG = "--api-key"
 
 @dataclass(frozen=True, slots=True)
 class Credential:
-    """One thing to add to a request: ``location`` is header, query or cookie."""
+    """One thing to add to a request: ``location`` is header, query or cookie; ``scheme``
+    is the spec's security scheme it was given for (``--api-key SCHEME=VALUE``), if any."""
 
     location: str
     name: str
     value: str
+    scheme: str | None = None
 
 
 @dataclass(slots=True)
@@ -125,9 +127,14 @@ class Authenticator:
         for fetched in self._fetched:
             await self._current(fetched)
 
-    async def apply(self, request: Request) -> Request:
-        """A copy of ``request`` with the credentials added."""
-        credentials = list(self._static)
+    async def apply(self, request: Request, schemes: Collection[str] | None = None) -> Request:
+        """A copy of ``request`` with the credentials added.
+
+        ``schemes`` are the security schemes the operation accepts (``None``: unknown, add
+        everything): a key given for another scheme stays off the request.
+        """
+        credentials = [c for c in self._static
+                       if schemes is None or c.scheme is None or c.scheme in schemes]
         replaceable: set[str] = set()
         for fetched in self._fetched:
             await self._current(fetched)
@@ -245,7 +252,7 @@ def _api_key_credential(
     label = auth.scheme or name
     env = "ASSAY_API_KEY_" + re.sub(r"[^A-Z0-9]+", "_", label.upper()) if several else "ASSAY_API_KEY"
     secrets.add(auth.value, env, f"API key ({label})")
-    return Credential(location, name, value)
+    return Credential(location, name, value, auth.scheme)
 
 
 def _usable_with_key(scheme: SecurityScheme) -> bool:
