@@ -252,3 +252,25 @@ def test_from_path_errors_name_the_flag(app_module, path, message):
     with pytest.raises(UsageError, match="--app") as info:
         AppTransport.from_path(path, app_dir=None)
     assert message in str(info.value)
+
+
+def test_app_transport_paces_requests_to_the_rate_limit():
+    calls = []
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        calls.append(scope["path"])
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def scenario():
+        transport = AppTransport(app, lifespan=False, rate_limit=1000.0)
+        assert transport._pacer is not None and transport._pacer.reserve(0.0) == 0.0
+        async with transport:
+            for n in range(3):
+                exchange = await transport.send(Request("GET", f"http://app/{n}"))
+                assert exchange.response.status == 204
+        return calls
+
+    assert asyncio.run(scenario()) == ["/0", "/1", "/2"]

@@ -131,7 +131,8 @@ async def open_session(config: TestConfig, base_url: str, spec: ApiSpec | None,
     register_header_secrets(all_headers, secrets)
     register_url_secrets(base_url, secrets)
     if config.app:
-        transport: Transport = AppTransport.from_path(config.app)
+        transport: Transport = AppTransport.from_path(
+            config.app, timeout=config.http.timeout, rate_limit=config.http.rate_limit)
     else:
         if not config.dry_run:
             await ensure_reachable(base_url, config.http)

@@ -29,6 +29,7 @@ from assay.core.records import Exchange, Request, Timings, TransportFailure
 
 from .appload import detect_app_kind, load_app
 from .convert import build_httpx_request, refusing_cookie_jar, response_from_httpx
+from .ratelimit import RatePacer, pace
 
 ASGIApp = Callable[..., Any]
 
@@ -55,6 +56,7 @@ class AppTransport:
         timeout: float | None = 10.0,
         startup_timeout: float = 10.0,
         name: str | None = None,
+        rate_limit: float | None = None,
     ):
         if kind not in (None, "asgi", "wsgi"):
             raise UsageError(f"expected the app kind asgi or wsgi, found {kind!r}", location="--app")
@@ -71,6 +73,7 @@ class AppTransport:
         self._stack = AsyncExitStack()
         self._lock = asyncio.Lock()
         self._client: httpx.AsyncClient | None = None
+        self._pacer = RatePacer(rate_limit) if rate_limit else None
 
     @classmethod
     def from_path(
@@ -101,6 +104,7 @@ class AppTransport:
             await self.start()
         assert self._client is not None
         timeout = self._timeout if timeout is None else timeout
+        await pace(self._pacer)
         started = time.perf_counter()
         try:
             async with asyncio.timeout(timeout):
