@@ -9,9 +9,22 @@ reproductions use ``reference`` to write ``$ASSAY_TOKEN`` instead of the value.
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass, field
 
 REDACTED = "[REDACTED]"
+_SENSITIVE_NAME = re.compile(r"authorization|cookie|token|secret|api[-_]?key|password",
+                             re.IGNORECASE)
+
+
+def is_sensitive_name(name: str) -> bool:
+    """True for header (or query parameter) names whose values are credentials: every
+    ``*authorization*``, ``*cookie*``, ``*token*``, ``*secret*``, ``*api-key*``, ``*password*``.
+
+    >>> is_sensitive_name("X-Api-Key"), is_sensitive_name("Accept")
+    (True, False)
+    """
+    return _SENSITIVE_NAME.search(name) is not None
 
 
 @dataclass(slots=True)

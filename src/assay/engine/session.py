@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from ..core.errors import UsageError
 from ..core.records import Exchange, Request
-from ..core.secrets import Secrets
+from ..core.secrets import Secrets, is_sensitive_name
 from ..http.auth import Authenticator
 from ..http.probe import ensure_reachable
 from ..http.transport import AppTransport, HttpxTransport, Transport
@@ -18,8 +18,6 @@ from ..specs.model import ApiSpec, Operation
 from .config import TestConfig
 
 APP_HOST = "http://assay.app"
-_SENSITIVE_HEADER = re.compile(r"authorization|cookie|token|secret|api[-_]?key|password",
-                               re.IGNORECASE)
 
 
 @dataclass(slots=True)
@@ -103,7 +101,7 @@ def _check_url(url: str, flag: str) -> str:
 def register_header_secrets(headers: tuple[tuple[str, str], ...], secrets: Secrets) -> None:
     """Values of sensitive ``-H`` headers (Authorization, cookies, keys, tokens) are secrets."""
     for name, value in headers:
-        if _SENSITIVE_HEADER.search(name):
+        if is_sensitive_name(name):
             env = "ASSAY_HEADER_" + re.sub(r"\W", "_", name).upper()
             token = value.split(" ", 1)[1] if name.lower() == "authorization" and " " in value \
                 else value

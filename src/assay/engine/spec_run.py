@@ -32,12 +32,12 @@ class FailureBudget:
         self.limit = limit
         self.seen: set[tuple[str, str, str]] = set()
 
-    def add(self, operation: str, event: CaseFinished) -> None:
+    def add(self, event: CaseFinished) -> None:
         """Record the failures of one case."""
         for failure in event.failures:
-            self.seen.add((operation, failure.check, failure.cause))
+            self.seen.add((event.operation, failure.check, failure.cause))
         if event.exchange.failure is not None:
-            self.seen.add((operation, "transport", event.exchange.failure.kind))
+            self.seen.add((event.operation, "transport", event.exchange.failure.kind))
 
     @property
     def exhausted(self) -> bool:
@@ -69,7 +69,7 @@ async def run_examples(spec: ApiSpec, operations: list[Operation], config: TestC
                 event = CaseFinished("examples", operation.label, exchange, tuple(found), case)
             cases += 1
             failures += len(event.failures)
-            budget.add(operation.label, event)
+            budget.add(event)
             yield event
             if budget.exhausted:
                 yield PhaseFinished("examples", cases, failures)

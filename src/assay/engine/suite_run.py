@@ -91,7 +91,7 @@ class SuiteRunner:
                 self.counts[0] += 1
                 self.counts[1] += len(event.failures)
                 previous.append(event.exchange)
-                self.budget.add(event.operation, event)
+                self.budget.add(event)
                 if self.budget.exhausted:
                     self.stopped = True
                     return

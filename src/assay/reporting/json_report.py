@@ -22,15 +22,13 @@ import assay
 from assay.core.errors import UsageError
 from assay.core.events import RunResult, TestCaseResult
 from assay.core.records import Finding, Request, Response, Step
-from assay.core.secrets import REDACTED, Secrets
+from assay.core.secrets import REDACTED, Secrets, is_sensitive_name
 
 REPORT_VERSION = 1
 BODY_LIMIT = 64 * 1024
 
 # Headers that carry credentials whatever their value: written as [REDACTED] even when the
 # value was never registered as a secret (a cookie set by the API, a key from a suite).
-_SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
-_SENSITIVE_PARTS = ("token", "secret", "api-key", "apikey", "api_key", "password")
 _QUERY_PAIR = re.compile(r"(?P<lead>[?&;])(?P<name>[^=&;#]+)=(?P<value>[^&;#]*)")
 
 
@@ -137,8 +135,7 @@ def render_response(response: Response | None, secrets: Secrets) -> dict[str, An
 
 def is_sensitive_header(name: str) -> bool:
     """True for headers whose values are always redacted (credentials, cookies, keys)."""
-    lowered = name.strip().lower()
-    return lowered in _SENSITIVE_HEADERS or any(part in lowered for part in _SENSITIVE_PARTS)
+    return is_sensitive_name(name)
 
 
 def redact_headers(headers: list[tuple[str, str]], secrets: Secrets) -> list[list[str]]:
