@@ -11,17 +11,14 @@ from typing import Any
 
 from referencing import Registry
 
+from ..specs.resolve import deref
 
-def schema_types(schema: Any, registry: Registry, depth: int = 0) -> list[str]:
+
+def schema_types(schema: Any, registry: Registry) -> list[str]:
     """The ``type``s a schema allows (refs followed), in the order it gives them."""
-    if not isinstance(schema, dict) or depth > 8:
+    schema = deref(schema, registry)  # an unresolvable ref is the validator's to report
+    if not isinstance(schema, dict):
         return []
-    if "$ref" in schema:
-        try:
-            resolved = registry.resolver().lookup(schema["$ref"]).contents
-        except Exception:  # an unresolvable ref is the validator's to report
-            return []
-        return schema_types(resolved, registry, depth + 1)
     declared = schema.get("type")
     if isinstance(declared, str):
         return [declared]

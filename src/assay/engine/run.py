@@ -19,6 +19,7 @@ from ..core.events import Event, RunResult, RunStarted, RunWarning
 from ..core.secrets import Secrets
 from ..specs import load_spec
 from ..specs.model import ApiSpec
+from ..specs.summary import format_warning
 from ..suites import Suite, TemplateError, load_suite, looks_like_suite, render
 from .collector import ResultCollector
 from .config import TestConfig
@@ -68,7 +69,7 @@ async def test_events(target: TestTarget, config: TestConfig,
     budget = FailureBudget(config.max_failures)
     if suite is not None:
         operations = len(target.spec.operations) if target.spec else 0
-        variables = {**suite.variables, **dict(config.variables)}
+        variables = dict(suite.variables)  # --var overrides were applied by load_suite
         suite_headers = _suite_headers(suite, variables)
         async with open_session(config, base_url, target.spec, secrets, auth=suite.auth,
                                 headers=suite_headers) as session:
@@ -76,8 +77,7 @@ async def test_events(target: TestTarget, config: TestConfig,
             for warning in spec_warnings(target.spec):
                 yield warning
             runner = SuiteRunner(suite, session, checks, base_url, variables, budget,
-                                 target.spec, config.max_response_time, config.dry_run,
-                                 suite.timeout)
+                                 target.spec, config.max_response_time, config.dry_run)
             async for event in runner.events():
                 yield event
         return
@@ -112,8 +112,7 @@ def spec_warnings(spec: ApiSpec | None) -> list[RunWarning]:
     """The document's load warnings (skipped operations...) as run warnings."""
     if spec is None:
         return []
-    return [RunWarning(f"{w.operation or w.pointer}: {w.message}", w.operation)
-            for w in spec.warnings]
+    return [RunWarning(format_warning(w), w.operation) for w in spec.warnings]
 
 
 async def run_test(target: TestTarget, config: TestConfig, secrets: Secrets,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,10 +48,10 @@ class SuiteRunner:
     spec: ApiSpec | None = None
     max_response_time: float | None = None
     dry_run: bool = False
-    timeout: float | None = None
     matcher: OperationMatcher | None = None
     stopped: bool = False
-    counts: list[int] = field(default_factory=lambda: [0, 0])
+    cases: int = 0
+    failed_checks: int = 0
 
     def __post_init__(self) -> None:
         if self.spec is not None:
@@ -73,7 +73,7 @@ class SuiteRunner:
         for scenario in self.suite.teardown:
             async for event in self._scenario(scenario, "teardown"):
                 yield event
-        yield PhaseFinished("scenarios", self.counts[0], self.counts[1])
+        yield PhaseFinished("scenarios", self.cases, self.failed_checks)
 
     def _all_scenarios(self) -> tuple[Scenario, ...]:
         return (*self.suite.setup, *self.suite.scenarios, *self.suite.teardown)
@@ -88,8 +88,8 @@ class SuiteRunner:
                 yield event
                 if isinstance(event, RunError):
                     break
-                self.counts[0] += 1
-                self.counts[1] += len(event.failures)
+                self.cases += 1
+                self.failed_checks += len(event.failures)
                 previous.append(event.exchange)
                 self.budget.add(event)
                 if self.budget.exhausted:
@@ -119,7 +119,7 @@ class SuiteRunner:
             return CaseFinished("scenarios", label, Exchange(request), group=group,
                                 name=step.name, previous=previous)
         exchange = await self._send_with_retry(step, request, variables,
-                                               template.timeout or self.timeout)
+                                               template.timeout or self.suite.timeout)
         failures: list[Failure] = []
         if exchange.response is not None:
             if step.expect is not None:

@@ -19,6 +19,7 @@ from referencing import Registry
 
 from ..core.records import NOT_SET, Case
 from ..specs.model import MediaType, Operation, Parameter
+from ..specs.resolve import deref
 from ..specs.validators import schema_validator
 from .minimal import CannotGenerate, minimal_value
 
@@ -160,7 +161,7 @@ def _body_candidates(media: MediaType, registry: Registry,
 
 
 def _schema_examples(schema: Any, registry: Registry) -> list[tuple[Any, str | None]]:
-    schema = _resolve(schema, registry)
+    schema = deref(schema, registry)
     if not isinstance(schema, dict):
         return []
     found: list[tuple[Any, str | None]] = []
@@ -173,7 +174,7 @@ def _schema_examples(schema: Any, registry: Registry) -> list[tuple[Any, str | N
 
 
 def _from_property_examples(schema: Any, registry: Registry) -> Any:
-    schema = _resolve(schema, registry)
+    schema = deref(schema, registry)
     if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
         return NOT_SET
     try:
@@ -184,7 +185,7 @@ def _from_property_examples(schema: Any, registry: Registry) -> Any:
         return NOT_SET
     found = False
     for name, sub in schema["properties"].items():
-        sub = _resolve(sub, registry)
+        sub = deref(sub, registry)
         if not isinstance(sub, dict) or sub.get("readOnly") is True:
             continue
         examples = sub.get("examples")
@@ -210,13 +211,3 @@ def _valid(raw: Iterable[tuple[Any, str | None]], schema: Any, registry: Registr
             continue
         result.append(Candidate(value, label))
     return result
-
-
-def _resolve(schema: Any, registry: Registry, depth: int = 0) -> Any:
-    while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and depth < 12:
-        try:
-            schema = registry.resolver().lookup(schema["$ref"]).contents
-        except Exception:
-            return None
-        depth += 1
-    return schema

@@ -15,6 +15,7 @@ from typing import Any
 
 from referencing import Registry
 
+from ..specs.resolve import deref
 from .regex import RegexTooHard, minimal_match
 
 MAX_DEPTH = 12
@@ -62,20 +63,17 @@ def minimal_value(schema: Any, registry: Registry, *, direction: str = "request"
 
 class _Builder:
     def __init__(self, registry: Registry, direction: str, use_examples: bool):
-        self.resolver = registry.resolver()
+        self.registry = registry
         self.skip = "readOnly" if direction == "request" else "writeOnly"
         self.use_examples = use_examples
 
     def resolve(self, schema: Any, depth: int) -> Any:
-        while isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
-            if depth > MAX_DEPTH:
-                raise CannotGenerate("schema nests too deep")
-            try:
-                schema = self.resolver.lookup(schema["$ref"]).contents
-            except Exception as exc:
-                raise CannotGenerate(f"unresolvable $ref {schema['$ref']!r}") from exc
-            depth += 1
-        return schema
+        if depth > MAX_DEPTH:
+            raise CannotGenerate("schema nests too deep")
+        resolved = deref(schema, self.registry, max_hops=MAX_DEPTH - depth)
+        if resolved is None:
+            raise CannotGenerate(f"unresolvable $ref {schema['$ref']!r}")
+        return resolved
 
     def value(self, schema: Any, depth: int) -> Any:
         if depth > MAX_DEPTH:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from referencing import Registry
 from referencing.exceptions import Unresolvable
 
 from assay.core.errors import SpecError
@@ -30,6 +31,21 @@ def lookup_ref(spec: ApiSpec, uri: str) -> Any:
     except Unresolvable as exc:
         raise SpecError(f"cannot resolve $ref '{uri}'; expected a URI of a loaded document",
                         source=spec.source) from exc
+
+
+def deref(schema: Any, registry: Registry, *, max_hops: int = 12) -> Any | None:
+    """``schema`` with its top-level ``$ref`` chain followed through ``registry``; ``None``
+    when a ref does not resolve or the chain is longer than ``max_hops``. Checks and
+    generators use it where they hold a registry and want to look at the target, not
+    validate (a validator resolves refs on its own)."""
+    for _ in range(max_hops + 1):
+        if not (isinstance(schema, dict) and isinstance(schema.get("$ref"), str)):
+            return schema
+        try:
+            schema = registry.resolver().lookup(schema["$ref"]).contents
+        except Unresolvable:
+            return None
+    return None
 
 
 def follow_ref(spec: ApiSpec, schema: Any) -> Any:
