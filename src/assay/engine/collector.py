@@ -51,11 +51,6 @@ class ResultCollector:
         elif isinstance(event, PhaseFinished):
             self.summary.phases[event.phase] = event.cases
 
-    @property
-    def failure_count(self) -> int:
-        """Deduplicated findings plus distinct errors so far (for ``--max-failures``)."""
-        return len(self.findings) + len(self.errors)
-
     def result(self, duration_s: float, *, interrupted: bool = False) -> RunResult:
         """The run's result; findings sorted by operation, check and cause."""
         self.summary.duration_s = round(duration_s, 3)
