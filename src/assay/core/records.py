@@ -174,6 +174,29 @@ class _Unset:
 NOT_SET: Any = _Unset()
 
 
+@dataclass(frozen=True, slots=True)
+class Negative:
+    """The one named way a negative case is invalid.
+
+    ``kind`` is a short name (``wrong_type``, ``out_of_range``, ``too_long``, ``too_short``,
+    ``pattern``, ``enum``, ``format``, ``missing_required``, ``extra_property``,
+    ``malformed_body``...); ``location`` is ``path``, ``query``, ``header``, ``cookie`` or
+    ``body``; ``name`` is the parameter's name or, in a body, the JSON pointer of the broken
+    value (``""`` for the body itself); ``message`` says it in words for the report.
+    """
+
+    kind: str
+    location: str
+    name: str
+    message: str
+
+    @property
+    def cause(self) -> str:
+        """What tells two negative-data findings apart: ``"body /published: out_of_range"``."""
+        where = f"{self.location} {self.name}" if self.name else self.location
+        return f"{where}: {self.kind}"
+
+
 @dataclass(slots=True)
 class Case:
     """A logical test input for one operation, before serialization to a ``Request``.
@@ -181,6 +204,9 @@ class Case:
     Parameter values are Python values (``{"limit": 10}``); ``http.build`` serializes them by
     the parameter's style and explode. ``body`` is ``NOT_SET`` when no body is sent.
     ``source`` says where the case came from (``"example 'dune'"``, ``"minimal"``).
+    ``negative`` is set when the case is invalid on purpose (and says how); ``probe`` names
+    a special request that is not about the input (``unsupported_method``,
+    ``no_credentials``, ``invalid_credentials``).
     """
 
     operation: str
@@ -194,3 +220,5 @@ class Case:
     media_type: str | None = None
     phase: str = "examples"
     source: str = ""
+    negative: Negative | None = None
+    probe: str | None = None
