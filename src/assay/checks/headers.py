@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..core.records import Case, Failure, Response
-from .coerce import coerce_text
+from ..specs.coerce import coerce_text
 
 if TYPE_CHECKING:
     from .registry import CheckContext

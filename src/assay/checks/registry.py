@@ -17,7 +17,7 @@ from ..core.errors import UsageError
 from ..core.records import Case, Failure, Response
 from ..specs.model import Operation, ResponseSpec
 from ..specs.validators import schema_validator
-from . import content, headers, latency, schema, status
+from . import auth, content, headers, inputs, latency, methods, schema, stateful, status
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +61,13 @@ def builtin_checks() -> dict[str, Check]:
         "response_headers_conformance": headers.response_headers_conformance,
         "response_schema_conformance": schema.response_schema_conformance,
         "max_response_time": latency.max_response_time,
+        "negative_data_rejection": inputs.negative_data_rejection,
+        "positive_data_acceptance": inputs.positive_data_acceptance,
+        "missing_required_header": inputs.missing_required_header,
+        "unsupported_method": methods.unsupported_method,
+        "use_after_free": stateful.use_after_free,
+        "ensure_resource_availability": stateful.ensure_resource_availability,
+        "ignored_auth": auth.ignored_auth,
     }
 
 
@@ -82,6 +89,10 @@ class CheckRegistry:
             failures.extend(check(ctx, response, case))
         if any(f.check == "not_a_server_error" for f in failures):
             # One defect, one finding: the crash, not also its undocumented status.
+            failures = [f for f in failures if f.check != "status_code_conformance"]
+        elif case is not None and case.probe in auth.AUTH_PROBES and response.status in (401, 403):
+            # Refusing a request without valid credentials is the right answer, documented
+            # or not: an undocumented 401 is not worth a finding of its own here.
             failures = [f for f in failures if f.check != "status_code_conformance"]
         return failures
 
