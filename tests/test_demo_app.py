@@ -2,8 +2,9 @@
 
 Both variants run under uvicorn on 127.0.0.1. Every response the fixed app gives through the
 ``fixed`` client is checked against openapi.yaml (status, content type, required headers,
-body schema with formats), translated to JSON Schema here by hand on purpose: assay's own
-spec loader is not what these tests are about.
+body schema with formats; 405 with Allow for a method a path does not declare), translated
+to JSON Schema here by hand on purpose: assay's own spec loader is not what these tests are
+about. tests/test_demo_defects.py has the property-based tests of the fixed app.
 """
 
 from __future__ import annotations
@@ -18,12 +19,16 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from assay.demo import DEFECTS, spec_text
+from assay.demo import DEFECTS, PHASES, spec_text
 from assay.demo.app import create_app
 from servers import serve
 
 DOCUMENT = yaml.safe_load(spec_text())
 AUTH = {"Authorization": "Bearer demo-token"}
+REASON = {"Edit-Reason": "fix the year"}
+"""The header that PUT /books/{bookId} requires."""
+METHOD_ORDER = ("PATCH", "PUT", "DELETE", "POST", "GET")
+"""The undeclared method assay sends to a path: the first of these the path lacks."""
 STANDARD_CHECKS = {
     "not_a_server_error", "status_code_conformance", "content_type_conformance",
     "response_headers_conformance", "response_schema_conformance", "negative_data_rejection",
@@ -69,20 +74,46 @@ def is_valid(instance: Any, schema: Any) -> bool:
     return Draft202012Validator(schema, format_checker=checker).is_valid(instance)
 
 
-def operation_for(method: str, path: str) -> dict[str, Any] | None:
-    """The documented operation for a concrete path; literal templates win over ``{param}``."""
+def template_for(path: str) -> str | None:
+    """The documented path template of a concrete path; literal templates win over
+    ``{param}`` ones, as in OpenAPI (``/books/search`` is never book "search")."""
     for template in sorted(SPEC["paths"], key=lambda t: "{" in t):
-        pattern = re.sub(r"\{[^}]+\}", "[^/]+", template)
-        operation = SPEC["paths"][template].get(method.lower())
-        if operation is not None and re.fullmatch(pattern, path):
-            return operation
+        if re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", template), path):
+            return template
     return None
+
+
+def operation_for(method: str, path: str) -> dict[str, Any] | None:
+    """The documented operation for a method and a concrete path, if there is one."""
+    template = template_for(path)
+    return None if template is None else SPEC["paths"][template].get(method.lower())
+
+
+def declared_methods(template: str) -> set[str]:
+    """The methods the document declares for a path template (upper case)."""
+    return {method.upper() for method in SPEC["paths"][template]}
+
+
+def assert_method_not_allowed(response: httpx.Response) -> None:
+    """Fail unless ``response`` is a 405 problem whose Allow lists exactly the methods the
+    document declares for the path (and HEAD, which any GET serves)."""
+    template = template_for(response.request.url.path)
+    assert template is not None
+    label = f"{response.request.method} {template} -> {response.status_code}"
+    assert response.status_code == 405, label
+    assert response.headers["content-type"] == "application/problem+json", label
+    allowed = {m.strip() for m in response.headers["allow"].split(",")}
+    assert allowed - {"HEAD"} == declared_methods(template), label
 
 
 def assert_conforms(response: httpx.Response) -> None:
     """Fail unless the response is exactly what the document allows for its request."""
     request = response.request
     label = f"{request.method} {request.url.path} -> {response.status_code}"
+    if template_for(request.url.path) is not None and operation_for(
+            request.method, request.url.path) is None:
+        assert_method_not_allowed(response)
+        return
     operation = operation_for(request.method, request.url.path)
     assert operation is not None, f"{label}: the request is not a documented operation"
     responses = operation["responses"]
@@ -170,6 +201,18 @@ def _deleted_book_readable(client: httpx.Client) -> bool:
     return client.get("/books/2").status_code == 200
 
 
+def _new_book_first_read_404(client: httpx.Client) -> bool:
+    book = {"title": "Kindred", "author": "Octavia E. Butler", "isbn": "978-0-8070-8305-0"}
+    created = client.post("/books", json=book, headers=AUTH)
+    assert created.status_code == 201
+    return client.get(f"/books/{created.json()['id']}").status_code == 404
+
+
+def _put(client: httpx.Client, headers: dict[str, str]) -> int:
+    body = {"title": "Dune", "author": "Frank Herbert", "published": 1965}
+    return client.put("/books/1", json=body, headers=headers).status_code
+
+
 PROBES: dict[str, Callable[[httpx.Client], bool]] = {
     "health_text_plain": lambda c: c.get("/health").headers["content-type"].startswith(
         "text/plain"
@@ -187,6 +230,15 @@ PROBES: dict[str, Callable[[httpx.Client], bool]] = {
         "/books", json={"title": "Future", "author": "Someone", "published": 2101}, headers=AUTH
     ).status_code == 201,
     "deleted_book_readable": _deleted_book_readable,
+    "title_over_100_rejected": lambda c: c.post(
+        "/books", json={"title": "x" * 101, "author": "Someone"}, headers=AUTH
+    ).status_code == 422,
+    "edit_reason_optional": lambda c: _put(c, AUTH) == 200,
+    "put_accepts_any_token": lambda c: _put(
+        c, {"Authorization": "Bearer not-the-token", **REASON}
+    ) == 200,
+    "health_any_method": lambda c: c.patch("/health").status_code == 200,
+    "new_book_first_read_404": _new_book_first_read_404,
 }
 """For each defect: a probe that is True when the app shows it."""
 
@@ -196,10 +248,26 @@ def test_every_defect_has_a_probe_and_names_a_documented_operation() -> None:
     assert len(DEFECTS) == len(PROBES)
     for defect in DEFECTS:
         method, path = defect.operation.split(" ", 1)
-        assert method.lower() in DOCUMENT["paths"][path], defect.operation
+        # unsupported_method names the undeclared method assay sends to a documented path.
+        undeclared = defect.check == "unsupported_method"
+        expected = next(m for m in METHOD_ORDER if m not in declared_methods(path))
+        assert (method == expected) if undeclared else (method in declared_methods(path))
+        for other in defect.also_in:
+            other_method, other_path = other.split(" ", 1)
+            assert other_method in declared_methods(other_path), other
         assert defect.check in STANDARD_CHECKS, defect.check
-        assert defect.found_by in {"examples", "boundary values", "negative data",
-                                   "stateful sequences"}
+        assert defect.found_by in PHASES
+
+
+def test_every_new_check_of_generated_testing_has_a_defect() -> None:
+    checks = {defect.check for defect in DEFECTS}
+    assert {"negative_data_rejection", "positive_data_acceptance", "missing_required_header",
+            "unsupported_method", "use_after_free", "ensure_resource_availability",
+            "ignored_auth", "not_a_server_error", "status_code_conformance",
+            "content_type_conformance", "response_schema_conformance",
+            "response_headers_conformance"} <= checks
+    # Only the examples phase's five; the other phases find the rest.
+    assert sum(defect.found_by == "examples" for defect in DEFECTS) == 5
 
 
 @pytest.mark.parametrize("defect", DEFECTS, ids=lambda defect: defect.name)
@@ -225,11 +293,13 @@ def _example_requests() -> Iterator[tuple[str, str, dict[str, Any]]]:
             for param in params:
                 path = path.replace("{" + param["name"] + "}", str(param["example"]))
             query = {p["name"]: p["example"] for p in params if p["in"] == "query"}
+            headers = {p["name"]: p["example"] for p in params if p["in"] == "header"}
             kwargs: dict[str, Any] = {"params": query}
             if "requestBody" in operation:
                 kwargs["json"] = operation["requestBody"]["content"]["application/json"]["example"]
             if operation.get("security"):
-                kwargs["headers"] = AUTH
+                headers.update(AUTH)
+            kwargs["headers"] = headers
             yield method.upper(), path, kwargs
 
 
@@ -242,6 +312,9 @@ def test_the_documents_examples_reach_every_first_phase_defect(seeded) -> None:
     assert "location" not in got["POST /books"].headers
     assert got["GET /books/search"].status_code == 500
     assert got["DELETE /books/3"].status_code == 200
+    # The defects of the later phases stay hidden from the examples: no other failure.
+    assert got["PUT /books/1"].status_code == 200
+    assert got["GET /authors/1"].status_code == 200
 
 
 def test_the_documents_examples_get_conforming_answers_from_the_fixed_app(fixed) -> None:
@@ -268,16 +341,23 @@ def test_writes_need_the_bearer_token(variant, method, path, headers, request) -
     client: httpx.Client = request.getfixturevalue(variant)
     body = {"title": "Kindred", "author": "Octavia E. Butler"}
     json_body = body if method != "DELETE" else None
-    response = client.request(method, path, json=json_body, headers=headers)
+    response = client.request(method, path, json=json_body, headers={**headers, **REASON})
+    if variant == "seeded" and method == "PUT" and headers.get("Authorization") == "Bearer wrong":
+        assert response.status_code == 200  # put_accepts_any_token: the only gap
+        return
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["www-authenticate"].startswith("Bearer")
     assert client.get("/books/1").status_code == 200  # nothing was replaced or deleted
 
 
-def test_auth_is_checked_before_the_body(fixed) -> None:
+def test_auth_is_checked_before_anything_else(fixed) -> None:
     assert fixed.post("/books", content=b"{not json").status_code == 401
-    assert fixed.put("/books/1", json={}).status_code == 401
+    assert fixed.put("/books/1", json={}).status_code == 401  # no Edit-Reason either
+    assert fixed.put("/books/x", json={}).status_code == 401
+    assert fixed.put("/books/999", json={}, headers={"Authorization": "Bearer x"}
+                     ).status_code == 401
+    assert fixed.delete("/books/x").status_code == 401
 
 
 def test_reads_need_no_token(fixed) -> None:
@@ -314,7 +394,7 @@ def test_create_read_replace_delete(fixed) -> None:
     assert fixed.get("/books").headers["x-total-count"] == "4"
 
     replaced = fixed.put("/books/4", json={"title": "Kindred", "author": "Octavia Butler"},
-                         headers=AUTH)
+                         headers={**AUTH, **REASON})
     assert replaced.status_code == 200
     assert replaced.json() == {"id": 4, "title": "Kindred", "author": "Octavia Butler",
                                "tags": [], "created_at": book["created_at"]}
@@ -323,7 +403,7 @@ def test_create_read_replace_delete(fixed) -> None:
     assert fixed.delete("/books/4", headers=AUTH).status_code == 204
     assert fixed.get("/books/4").status_code == 404
     assert fixed.delete("/books/4", headers=AUTH).status_code == 404
-    assert fixed.put("/books/4", json=new, headers=AUTH).status_code == 404
+    assert fixed.put("/books/4", json=new, headers={**AUTH, **REASON}).status_code == 404
     assert fixed.get("/books").headers["x-total-count"] == "3"
     # Ids are not reused: the next book is 5, so /books/4 still names nothing.
     assert fixed.post("/books", json=new, headers=AUTH).headers["location"] == "/books/5"
@@ -374,7 +454,6 @@ def test_book_and_author_ids(fixed) -> None:
     assert fixed.get("/books/-1").status_code == 404
     assert fixed.get("/books/abc").status_code == 422
     assert fixed.get("/books/1.5").status_code == 422
-    assert fixed.put("/books/search", json={}, headers=AUTH).status_code == 422
     assert fixed.get("/authors/1").json()["website"] is None
     assert fixed.get("/authors/2").json()["website"].startswith("https://")
     assert fixed.get("/authors/3").status_code == 404
@@ -421,7 +500,7 @@ def test_bodies_are_accepted_exactly_when_the_schema_says_so(fixed, body, status
     assert is_valid(body, NEW_BOOK) == (status == 201)
     raw = json.dumps(body)  # json=None would send no body at all
     assert fixed.post("/books", content=raw, headers=AUTH).status_code == status
-    assert fixed.put("/books/2", content=raw, headers=AUTH).status_code == (
+    assert fixed.put("/books/2", content=raw, headers={**AUTH, **REASON}).status_code == (
         200 if status == 201 else 422
     )
 
@@ -451,12 +530,34 @@ def test_strings_come_back_as_sent(fixed) -> None:
     assert fixed.get(created.headers["location"]).json()["title"] == title
 
 
-@pytest.mark.parametrize(("method", "path"), [("PATCH", "/books"), ("PATCH", "/books/1")])
-def test_unsupported_methods_are_405_problems(fixed_url, method, path) -> None:
-    response = httpx.request(method, fixed_url + path)
-    assert response.status_code == 405
-    assert response.headers["content-type"] == "application/problem+json"
-    assert "GET" in response.headers["allow"]
+CONCRETE_PATHS = {"/health": "/health", "/books": "/books", "/books/search": "/books/search",
+                  "/books/{bookId}": "/books/1", "/authors/{authorId}": "/authors/1"}
+
+
+def test_every_documented_path_is_probed() -> None:
+    assert set(CONCRETE_PATHS) == set(SPEC["paths"])
+    assert {template_for(path) for path in CONCRETE_PATHS.values()} == set(SPEC["paths"])
+
+
+@pytest.mark.parametrize("template", CONCRETE_PATHS)
+def test_undeclared_methods_are_405_with_allow(fixed, template) -> None:
+    """What assay sends (the first undeclared of PATCH, PUT, DELETE, POST, GET) and every
+    other undeclared method: 405 with Allow, even with the token and a valid body."""
+    undeclared = [m for m in METHOD_ORDER if m not in declared_methods(template)]
+    assert undeclared[0] == "PATCH"
+    for method in undeclared:
+        body = {"title": "Kindred", "author": "O"} if method in ("PUT", "POST", "PATCH") else None
+        response = fixed.request(method, CONCRETE_PATHS[template], json=body,
+                                 headers={**AUTH, **REASON})
+        assert_method_not_allowed(response)  # the client's hook checks it too
+    assert fixed.get("/books/1").json()["title"] == "Dune"  # nothing was changed
+
+
+def test_the_seeded_health_answers_any_method(seeded) -> None:
+    for method in ("PATCH", "PUT", "DELETE", "POST"):
+        response = seeded.request(method, "/health")
+        assert (response.status_code, response.text) == (200, "ok")
+    assert seeded.patch("/books").status_code == 405  # only /health has the defect
 
 
 @pytest.mark.parametrize("path", ["/books/", "/nowhere", "/books/1/2"])

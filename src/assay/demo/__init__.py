@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from importlib import resources
 
-from .defects import DEFECTS, Defect
+from .defects import DEFECTS, PHASES, Defect
 
-__all__ = ["DEFECTS", "Defect", "spec_text"]
+__all__ = ["DEFECTS", "PHASES", "Defect", "spec_text"]
 
 
 def spec_text() -> str:

@@ -1,16 +1,21 @@
 """The Bookshelf's data: books and authors in memory, one store per app instance.
 
 Books are kept as the JSON objects the API returns. Deleted books go to a trash (a soft
-delete) so that the seeded app's read path can wrongly find them there.
+delete) so that the seeded app's read path can wrongly find them there. Replacing a book
+records why in a bounded change log. ``unchecked`` holds the ids of new books whose ISBN the
+seeded app has not verified yet (it does so lazily, on a book's first read).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 Book = dict[str, Any]
+CHANGE_LOG_SIZE = 1000
+"""How many replacements the change log keeps: a long fuzzing run must not fill memory."""
 
 
 def _seed_books(*, null_published: bool) -> list[Book]:
@@ -47,11 +52,14 @@ def _book(book_id: int, fields: dict[str, Any], *, created_at: str) -> Book:
 
 @dataclass(slots=True)
 class Bookshelf:
-    """Books by id, deleted books by id, and authors by id."""
+    """Books by id, deleted books by id, authors by id, and the log of replacements."""
 
     books: dict[int, Book] = field(default_factory=dict)
     trash: dict[int, Book] = field(default_factory=dict)
     authors: dict[int, dict[str, Any]] = field(default_factory=dict)
+    changes: deque[tuple[int, str | None]] = field(
+        default_factory=lambda: deque(maxlen=CHANGE_LOG_SIZE))
+    unchecked: set[int] = field(default_factory=set)
 
     @classmethod
     def seeded(cls, *, null_published: bool = False) -> Bookshelf:
@@ -90,10 +98,11 @@ class Bookshelf:
         self.books[book_id] = _book(book_id, fields, created_at=_now())
         return self.books[book_id]
 
-    def replace(self, book_id: int, fields: dict[str, Any]) -> Book:
-        """Replace an existing book's fields, keeping its id and creation time."""
+    def replace(self, book_id: int, fields: dict[str, Any], *, reason: str | None) -> Book:
+        """Replace an existing book's fields, keeping its id and creation time, and log why."""
         created_at = self.books[book_id]["created_at"]
         self.books[book_id] = _book(book_id, fields, created_at=created_at)
+        self.changes.append((book_id, reason))
         return self.books[book_id]
 
     def remove(self, book_id: int) -> Book | None:
@@ -101,4 +110,5 @@ class Bookshelf:
         book = self.books.pop(book_id, None)
         if book is not None:
             self.trash[book_id] = book
+            self.unchecked.discard(book_id)  # nothing left to verify
         return book
