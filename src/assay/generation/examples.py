@@ -48,7 +48,7 @@ class ExamplePlan:
 def example_cases(operation: Operation, registry: Registry) -> ExamplePlan:
     """The ``examples`` phase cases for ``operation`` (at least one unless it cannot be built)."""
     plan = ExamplePlan()
-    params = [p for p in operation.parameters if not _ignored(p)]
+    params = [p for p in operation.parameters if not ignored_parameter(p)]
     per_param = {id(p): _parameter_candidates(p, registry, plan.warnings) for p in params}
     media = choose_media_type(operation)
     body = _body_candidates(media, registry, plan.warnings) if media else []
@@ -78,7 +78,8 @@ def choose_media_type(operation: Operation) -> MediaType | None:
     return next(iter(body.content.values()))
 
 
-def _ignored(param: Parameter) -> bool:
+def ignored_parameter(param: Parameter) -> bool:
+    """Header parameters OpenAPI says to ignore: Accept, Content-Type, Authorization."""
     return param.location == "header" and param.name.lower() in _IGNORED_HEADERS
 
 

@@ -22,7 +22,10 @@ _INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 
 
 def _format_checker() -> FormatChecker:
-    checker = FormatChecker()
+    # Draft 2020-12's own format checks: FormatChecker() would also register the older
+    # drafts' "time", which rejects "12:00:00Z" and accepts "12:00:00" (the opposite).
+    checker = FormatChecker(())
+    checker.checkers.update(Draft202012Validator.FORMAT_CHECKER.checkers)
     for name, (low, high) in _INT_RANGES.items():
         checker.checks(name)(_int_range_check(low, high))
     return checker
