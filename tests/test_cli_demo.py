@@ -1,7 +1,8 @@
 """End to end: `assay test` against the bundled demo API over real HTTP and in-process.
 
-The seeded demo must give exactly the findings its DEFECTS table says the examples phase
-finds, and the fixed twin none at all (no false positives).
+With default settings the seeded demo must give exactly the findings its DEFECTS table
+lists (every seeded defect, nothing else), and the fixed twin none at all (no false alarms).
+The examples phase alone gives exactly the defects marked ``found_by="examples"``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from servers import serve
 
 TOKEN = "demo-token"
 EXPECTED = {(d.operation, d.check) for d in DEFECTS if d.found_by == "examples"}
+ALL_DEFECTS = {(operation, d.check) for d in DEFECTS for operation in (d.operation, *d.also_in)}
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +42,26 @@ def findings(report_path):
     return data, {(f["operation"], f["check"]) for f in data["findings"]}
 
 
-def test_seeded_demo_gives_every_examples_defect(spec_file, tmp_path):
+def test_default_run_finds_every_seeded_defect_and_nothing_else(spec_file, tmp_path):
     with serve(create_app(token=TOKEN)) as url:
         result = run("test", spec_file, "--url", url, "--auth-bearer", TOKEN,
                      "--json", tmp_path / "r.json", "--no-color")
+    assert result.exit_code == 1, result.output
+    data, found = findings(tmp_path / "r.json")
+    assert found == ALL_DEFECTS, result.output
+    phases = data["summary"]["phases"]
+    assert set(phases) == {"examples", "coverage", "fuzz", "stateful"}
+    assert all(count > 0 for count in phases.values())
+    by_check = {f["check"]: f for f in data["findings"]}
+    assert by_check["use_after_free"]["steps"][-1]["method"] == "DELETE"
+    assert "2101" in by_check["negative_data_rejection"]["reason"]
+    assert TOKEN not in (tmp_path / "r.json").read_text()
+
+
+def test_seeded_demo_gives_every_examples_defect(spec_file, tmp_path):
+    with serve(create_app(token=TOKEN)) as url:
+        result = run("test", spec_file, "--url", url, "--auth-bearer", TOKEN,
+                     "--json", tmp_path / "r.json", "--no-color", "--phases", "examples")
     assert result.exit_code == 1, result.output
     data, found = findings(tmp_path / "r.json")
     assert EXPECTED <= found
@@ -71,6 +89,7 @@ def test_in_process_app_gives_the_same_findings(spec_file, tmp_path):
     assert result.exit_code == 1, result.output
     _, found = findings(tmp_path / "r.json")
     assert EXPECTED <= found
+    assert ALL_DEFECTS <= found
     fixed = run("test", spec_file, "--app", "assay.demo.app:fixed_app", "--auth-bearer", TOKEN)
     assert fixed.exit_code == 0, fixed.output
 

@@ -76,7 +76,7 @@ def test_bad_flag_values_name_the_flag(options, flag):
 
 def test_parsing_helpers():
     assert parse_headers(["X-A: 1", "X-B:two: three"]) == (("X-A", "1"), ("X-B", "two: three"))
-    assert parse_phases(None) == ("examples",)
+    assert parse_phases(None) == ("examples", "coverage", "fuzz", "stateful")
     assert parse_reports("json, html") == ("json", "html")
     with pytest.raises(UsageError):
         parse_reports("pdf")

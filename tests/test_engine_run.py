@@ -53,7 +53,8 @@ def test_dry_run_lists_cases_and_sends_nothing(tmp_path):
 def test_cases_are_sent_with_minimal_valid_parameters_and_pass(tmp_path):
     app = RecordingApp({f"GET /{n}": Canned(200, {"ok": True}) for n in "abc"})
     with serve(app) as url:
-        result = run("test", spec_file(tmp_path), "--url", url, "--include-tag", "x")
+        result = run("test", spec_file(tmp_path), "--url", url, "--include-tag", "x",
+                     "--phases", "examples")
     assert result.exit_code == 0, result.output
     assert [(r.path, r.query) for r in app.received] == [("/a", "q=aa"), ("/b", "q=aa")]
 
@@ -72,7 +73,7 @@ def test_timeouts_are_errors_not_crashes(tmp_path):
                         "GET /b": Canned(200, {"ok": True}), "GET /c": Canned(200, {"ok": 1})})
     with serve(app) as url:
         result = run("test", spec_file(tmp_path), "--url", url, "--timeout", "200ms",
-                     "--json", tmp_path / "r.json")
+                     "--json", tmp_path / "r.json", "--phases", "examples")
     assert result.exit_code == 1
     data = json.loads((tmp_path / "r.json").read_text())
     assert [(e["operation"], e["kind"]) for e in data["errors"]] == [("GET /a", "timeout")]
@@ -127,7 +128,7 @@ def test_credentials_go_only_where_the_operation_accepts_them(tmp_path):
     app = RecordingApp({f"GET /{p}": Canned(200) for p in ("q", "h", "open")})
     with serve(app) as url:
         result = run("test", path, "--url", url, "--api-key", "queryKey=QK1",
-                     "--api-key", "headerKey=HK2")
+                     "--api-key", "headerKey=HK2", "--phases", "examples")
     assert result.exit_code == 0, result.output
     got = {r.path: (r.query, r.headers.get("x-key")) for r in app.received}
     assert got == {"/q": ("api_key=QK1", None), "/h": ("", "HK2"), "/open": ("", None)}

@@ -21,7 +21,7 @@ from ..engine.config import TestConfig
 from ..engine.run import TestTarget
 from ..specs import load_spec_text
 from .errors import handle_errors
-from .options import parse_reports
+from .options import parse_reports, parse_workers
 from .test_cmd import execute, report_options
 
 DEMO_TOKEN = "demo-token"
@@ -65,7 +65,9 @@ def demo(ctx: click.Context, fixed: bool, **options: Any) -> None:
     spec = load_spec_text(spec_text(), source="assay demo spec (openapi.yaml)")
     secrets = Secrets()
     with serve_in_background(create_app(fixed=fixed, token=DEMO_TOKEN)) as url:
-        config = TestConfig(base_url=url, auth=(BearerAuth(DEMO_TOKEN),))
+        # A fresh server each time: nothing to replay, nothing worth storing.
+        config = TestConfig(base_url=url, auth=(BearerAuth(DEMO_TOKEN),), replay=False,
+                            workers=parse_workers(None))
         execute(TestTarget("assay demo", spec), config, options, reports, secrets=secrets)
     click.echo(
         "\nNext: `assay demo serve --port 8000` and `assay demo spec > openapi.yaml`, then\n"

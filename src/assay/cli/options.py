@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -144,4 +145,35 @@ def build_config(o: dict[str, Any]) -> TestConfig:
         max_response_time=duration_option(o.get("max_response_time"), "--max-response-time"),
         variables=parse_pairs(o.get("var") or (), "--var"),
         seed=o.get("seed"),
+        max_examples=_at_least(o.get("max_examples", 100), 1, "--max-examples"),
+        max_time=duration_option(o.get("max_time"), "--max-time"),
+        workers=parse_workers(o.get("workers")),
+        replay=not o.get("no_replay"),
+        failures_db=o.get("failures_db") or ".assay/failures.db",
+        baseline=o.get("baseline"),
+        baseline_update=_baseline_update(o),
     )
+
+
+def parse_workers(text: str | None) -> int:
+    """``--workers N`` or ``auto`` (the default: one per core)."""
+    if text is None or text == "auto":
+        return max(os.cpu_count() or 1, 1)
+    try:
+        workers = int(text)
+    except ValueError:
+        raise UsageError(f"expected a number >= 1 or 'auto', found {text!r}",
+                         location="--workers") from None
+    return _at_least(workers, 1, "--workers")
+
+
+def _at_least(value: int, minimum: int, flag: str) -> int:
+    if value < minimum:
+        raise UsageError(f"expected a number >= {minimum}, found {value}", location=flag)
+    return value
+
+
+def _baseline_update(o: dict[str, Any]) -> bool:
+    if o.get("baseline_update") and not o.get("baseline"):
+        raise UsageError("needs --baseline FILE to write to", location="--baseline-update")
+    return bool(o.get("baseline_update"))

@@ -89,6 +89,16 @@ def report_options(func: Callable) -> Callable:
 @click.option("--max-failures", type=int, help="Stop after N distinct failures.")
 @click.option("--var", multiple=True, metavar="KEY=VALUE", help="Suite variable (repeatable).")
 @click.option("--seed", type=int, help="Seed for generated data (recorded in reports).")
+@click.option("--max-examples", type=int, default=100, show_default=True,
+              help="Fuzz requests per operation, shrinking included.")
+@click.option("--max-time", metavar="DURATION", help="Time budget of the whole run (60s, 5m).")
+@click.option("--workers", metavar="N", help="Operations tested at once (default: all cores).")
+@click.option("--no-replay", is_flag=True,
+              help="Do not replay stored failures first, nor store new ones.")
+@click.option("--failures-db", metavar="PATH", default=".assay/failures.db", show_default=True,
+              envvar="ASSAY_FAILURES_DB", help="Where failing cases are stored for replay.")
+@click.option("--baseline", metavar="FILE", help="Known findings: reported, not failing.")
+@click.option("--baseline-update", is_flag=True, help="Write the run's findings to --baseline.")
 @report_options
 @handle_errors
 def test(source: str, **options: Any) -> None:

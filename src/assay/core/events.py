@@ -123,8 +123,14 @@ class RunResult:
 
     @property
     def failed(self) -> bool:
-        """True when the API failed a check or a request could not complete: exit code 1."""
-        return bool(self.findings) or bool(self.errors)
+        """True when the API failed a check (not one the baseline already knows) or a request
+        could not complete: exit code 1."""
+        return any(not f.known for f in self.findings) or bool(self.errors)
+
+    @property
+    def new_findings(self) -> list[Finding]:
+        """The findings the baseline does not know."""
+        return [f for f in self.findings if not f.known]
 
 
 Event = RunStarted | PhaseStarted | CaseFinished | PhaseFinished | RunWarning | RunError

@@ -144,6 +144,8 @@ class Finding:
     reason: str | None = None
     request: Request | None = None
     response: Response | None = None
+    known: bool = False
+    seed: int | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -169,6 +171,10 @@ class _Unset:
 
     def __bool__(self) -> bool:
         return False
+
+    def __reduce__(self) -> str:
+        # Pickled by name, so that the sentinel stays one object across processes.
+        return "NOT_SET"
 
 
 NOT_SET: Any = _Unset()

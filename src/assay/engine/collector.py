@@ -35,11 +35,13 @@ class ResultCollector:
     tests: dict[tuple[str, str], TestCaseResult] = field(default_factory=dict)
     errors: dict[tuple[str | None, str, str], RunError] = field(default_factory=dict)
     warnings: list[RunWarning] = field(default_factory=list)
+    seed: int | None = None
 
     def handle(self, event: Event) -> None:
         """Take one event into account."""
         if isinstance(event, RunStarted):
             self.command, self.target = event.command, event.target
+            self.seed = event.seed
             self.summary.operations, self.summary.seed = event.operations, event.seed
         elif isinstance(event, CaseFinished):
             self._case(event)
@@ -103,7 +105,20 @@ class ResultCollector:
         existing = self.findings.get(key)
         if existing is not None:
             existing.count += 1
+            if event.phase == existing.phase and _size(event) < _size_of(existing):
+                # Keep the phase's smallest example: the one shrinking ends with, and the
+                # same one whatever order concurrent workers delivered the cases in.
+                smaller = self._new_finding(event, failure)
+                smaller.count = existing.count
+                self.findings[key] = smaller
+                if existing in test.failures:
+                    test.failures[test.failures.index(existing)] = smaller
             return
+        finding = self._new_finding(event, failure)
+        self.findings[key] = finding
+        test.failures.append(finding)
+
+    def _new_finding(self, event: CaseFinished, failure: Failure) -> Finding:
         exchange = event.exchange
         finding = Finding(
             check=failure.check,
@@ -118,9 +133,23 @@ class ResultCollector:
             reason=failure.reason,
             request=exchange.request,
             response=exchange.response,
+            seed=self.seed if event.phase in ("coverage", "fuzz", "stateful") else None,
         )
-        self.findings[key] = finding
-        test.failures.append(finding)
+        return finding
+
+
+def _size(event: CaseFinished) -> tuple:
+    request = event.exchange.request
+    steps = len(event.previous)
+    return (steps, len(request.url) + len(request.body or b""), request.url, request.body or b"")
+
+
+def _size_of(finding: Finding) -> tuple:
+    request = finding.request
+    if request is None:
+        return (len(finding.steps), 0, "", b"")
+    return (len(finding.steps), len(request.url) + len(request.body or b""), request.url,
+            request.body or b"")
 
 
 def reproduce(previous: tuple[Exchange, ...], exchange: Exchange, secrets: Secrets) -> str:

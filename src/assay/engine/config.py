@@ -8,7 +8,7 @@ from ..core.auth import Auth
 from ..http.transport import HttpOptions
 from .filters import OperationFilter
 
-KNOWN_PHASES = ("examples",)
+KNOWN_PHASES = ("examples", "coverage", "fuzz", "stateful")
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,7 +16,9 @@ class TestConfig:
     """Everything a ``test`` run needs besides the API description.
 
     ``base_url`` is ``--url`` (it replaces the spec's server URL, path included); ``app`` is
-    ``--app module:attr`` for an in-process application.
+    ``--app module:attr`` for an in-process application. ``max_examples`` is the number of
+    fuzz requests per operation (shrinking included), ``max_time`` the wall-clock budget of
+    the whole run in seconds, ``workers`` how many operations are fuzzed at once.
     """
 
     base_url: str | None = None
@@ -33,5 +35,12 @@ class TestConfig:
     max_response_time: float | None = None
     variables: tuple[tuple[str, str], ...] = ()
     seed: int | None = None
+    max_examples: int = 100
+    max_time: float | None = None
+    workers: int = 1
+    replay: bool = True
+    failures_db: str = ".assay/failures.db"
+    baseline: str | None = None
+    baseline_update: bool = False
 
     __test__ = False  # not a pytest test class, despite the name

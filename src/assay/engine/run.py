@@ -8,6 +8,7 @@ CLI and reporters consume); ``run_test`` drives it, feeds every sink and returns
 from __future__ import annotations
 
 import asyncio
+import secrets as random_source
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -21,10 +22,11 @@ from ..specs import load_spec
 from ..specs.model import ApiSpec
 from ..specs.summary import format_warning
 from ..suites import Suite, TemplateError, load_suite, looks_like_suite, render
+from .baseline import load_baseline, mark_known, write_baseline
 from .collector import ResultCollector
 from .config import TestConfig
 from .session import open_session, resolve_base_url
-from .spec_run import FailureBudget, run_examples
+from .spec_run import FailureBudget, spec_events
 from .suite_run import SuiteRunner
 
 Sink = Callable[[Event], None]
@@ -60,6 +62,11 @@ def load_target(source: str, *, variables: dict[str, str] | None = None) -> Test
         raise
 
 
+def run_seed(config: TestConfig) -> int:
+    """``--seed``, else a fresh random one (reported, so that the run can be repeated)."""
+    return config.seed if config.seed is not None else random_source.randbelow(2**31)
+
+
 async def test_events(target: TestTarget, config: TestConfig,
                       secrets: Secrets) -> AsyncIterator[Event]:
     """Yield every event of the run, from ``RunStarted`` to the last ``PhaseFinished``."""
@@ -89,14 +96,18 @@ async def test_events(target: TestTarget, config: TestConfig,
     if not operations:
         raise UsageError(f"none of the document's {len(spec.operations)} operations matches "
                          "the --include-*/--exclude-* filters", location="filters")
+    seed = run_seed(config)
     async with open_session(config, base_url, spec, secrets) as session:
-        yield RunStarted("test", base_url, len(operations), config.phases, config.seed)
+        yield RunStarted("test", base_url, len(operations), config.phases, seed)
         for warning in spec_warnings(spec):
             yield warning
-        if "examples" in config.phases:
-            async for event in run_examples(spec, operations, config, session, checks,
-                                            base_url, budget):
+        events = spec_events(spec, operations, config, session, checks, base_url, budget, seed,
+                             secrets)
+        try:
+            async for event in events:
                 yield event
+        finally:
+            await events.aclose()
 
 
 def _suite_headers(suite: Suite, variables: dict) -> tuple[tuple[str, str], ...]:
@@ -117,7 +128,13 @@ def spec_warnings(spec: ApiSpec | None) -> list[RunWarning]:
 
 async def run_test(target: TestTarget, config: TestConfig, secrets: Secrets,
                    sinks: Sequence[Sink] = ()) -> RunResult:
-    """Run the whole test and return its result; interruption keeps the results so far."""
+    """Run the whole test and return its result; interruption keeps the results so far.
+
+    With ``--baseline``, findings it lists are marked known (they do not fail the run);
+    ``--baseline-update`` then rewrites it with this run's findings.
+    """
+    known = load_baseline(config.baseline) if config.baseline and not config.baseline_update \
+        else set()
     collector = ResultCollector(secrets, started_at=datetime.now(UTC).isoformat())
     start = time.perf_counter()
     interrupted = False
@@ -131,4 +148,8 @@ async def run_test(target: TestTarget, config: TestConfig, secrets: Secrets,
         interrupted = True
     finally:
         await events.aclose()
-    return collector.result(time.perf_counter() - start, interrupted=interrupted)
+    result = collector.result(time.perf_counter() - start, interrupted=interrupted)
+    mark_known(result.findings, known)
+    if config.baseline and config.baseline_update and not interrupted:
+        write_baseline(config.baseline, result.findings, secrets.redact)
+    return result

@@ -29,16 +29,17 @@ class Session:
     authenticator: Authenticator | None = None
 
     async def send(self, request: Request, *, timeout: float | None = None,
-                   authenticate: bool = True, schemes: Collection[str] | None = None
-                   ) -> Exchange:
+                   authenticate: bool = True, schemes: Collection[str] | None = None,
+                   anonymous: bool = False) -> Exchange:
         """Send ``request``; a 401 after a login that had worked triggers one re-login and retry.
 
         ``authenticate=False`` sends it without the run's credentials (an operation whose
         spec says it needs none); ``schemes`` limits keys given per scheme to those the
-        operation accepts.
+        operation accepts. ``anonymous=True`` also leaves out default headers that carry
+        credentials (``-H 'Authorization: ...'``): the ``ignored_auth`` probes need that.
         """
-        request = self._with_defaults(request)
-        if not authenticate:
+        request = self._with_defaults(request, anonymous=anonymous)
+        if not authenticate or anonymous:
             return await self.transport.send(request, timeout=timeout)
         if self.authenticator is not None:
             request = await self.authenticator.apply(request, schemes)
@@ -49,9 +50,10 @@ class Session:
                 exchange = await self.transport.send(request, timeout=timeout)
         return exchange
 
-    def _with_defaults(self, request: Request) -> Request:
+    def _with_defaults(self, request: Request, *, anonymous: bool = False) -> Request:
         present = {name.lower() for name, _ in request.headers}
-        extra = [(k, v) for k, v in self.headers if k.lower() not in present]
+        extra = [(k, v) for k, v in self.headers if k.lower() not in present
+                 and not (anonymous and is_sensitive_name(k))]
         if extra:
             request.headers = [*request.headers, *extra]
         return request
@@ -120,8 +122,10 @@ def register_url_secrets(url: str, secrets: Secrets) -> None:
 @asynccontextmanager
 async def open_session(config: TestConfig, base_url: str, spec: ApiSpec | None,
                        secrets: Secrets, *, auth: tuple = (),
-                       headers: tuple[tuple[str, str], ...] = ()) -> AsyncIterator[Session]:
-    """The session of one run: probes the target first (unless in-process or a dry run).
+                       headers: tuple[tuple[str, str], ...] = (),
+                       probe: bool = True) -> AsyncIterator[Session]:
+    """The session of one run: probes the target first (unless in-process, a dry run, or
+    ``probe=False`` in a worker process whose parent already did).
 
     ``headers`` are added after the ``-H`` ones (a suite's ``headers:``); ``-H`` wins.
     """
@@ -132,7 +136,7 @@ async def open_session(config: TestConfig, base_url: str, spec: ApiSpec | None,
         transport: Transport = AppTransport.from_path(
             config.app, timeout=config.http.timeout, rate_limit=config.http.rate_limit)
     else:
-        if not config.dry_run:
+        if probe and not config.dry_run:
             await ensure_reachable(base_url, config.http)
         transport = HttpxTransport(config.http)
     async with transport:

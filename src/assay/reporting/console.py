@@ -46,6 +46,9 @@ class ConsoleReporter:
         self._phase_started = 0.0
         self._phase_total = 0
         self._phase_done = 0
+        self._seen: set[tuple[str, str, str]] = set()
+        self._phase_new = 0
+        self._seed: int | None = None
 
     def text(self, value: object) -> str:
         """``value`` as safe console text: secrets redacted, markup escaped."""
@@ -53,6 +56,8 @@ class ConsoleReporter:
 
     def handle(self, event: Event) -> None:
         """Show one event."""
+        if isinstance(event, RunStarted):
+            self._seed = event.seed
         if isinstance(event, RunStarted) and not self.quiet:
             target = self.text(event.target or "")
             self.console.print(f"[bold]assay {event.command}[/] → {target} "
@@ -61,13 +66,15 @@ class ConsoleReporter:
         elif isinstance(event, PhaseStarted):
             self._phase_started, self._phase_total, self._phase_done = (
                 time.monotonic(), event.total, 0)
+            self._phase_new = 0
         elif isinstance(event, CaseFinished):
             self._case(event)
         elif isinstance(event, PhaseFinished):
             self._stop_progress()
             if not self.quiet:
                 self.console.print(f"  {event.phase}: {plural(event.cases, 'case')}, "
-                                   f"{plural(event.failures, 'failed check')}")
+                                   f"{plural(self._phase_new, 'new finding')} "
+                                   f"({plural(event.failures, 'failed check')})")
         elif isinstance(event, RunWarning) and not self.quiet:
             self._print(f"[yellow]warning:[/] {self.text(event.message)}")
         elif isinstance(event, RunError) and not self.quiet:
@@ -81,6 +88,11 @@ class ConsoleReporter:
 
     def _case(self, event: CaseFinished) -> None:
         self._phase_done += 1
+        for failure in event.failures:
+            key = (event.operation, failure.check, failure.cause)
+            if key not in self._seen:
+                self._seen.add(key)
+                self._phase_new += 1
         if self.dry_run:
             request = event.exchange.request
             source = f"  [dim]({self.text(event.case.source)})[/]" if event.case else ""
@@ -123,8 +135,11 @@ class ConsoleReporter:
         style = SEVERITY_STYLE.get(finding.severity, "")
         seen = f" · seen {finding.count}×" if finding.count > 1 else ""
         status = f" · status {finding.status}" if finding.status is not None else ""
+        known = " [dim](known: in the baseline)[/]" if finding.known else ""
+        phase = f" · {finding.phase}" if finding.phase else ""
         self.console.print(f"\n[bold]{index}. {self.text(finding.operation)}[/] "
-                           f"[{style}]{finding.severity}[/] {finding.check}{status}{seen}")
+                           f"[{style}]{finding.severity}[/] {finding.check}{status}{seen}"
+                           f"{phase}{known}")
         self.console.print(f"   {self.text(finding.message)}")
         for step in finding.steps:
             self.console.print(f"   [dim]after {step.method} {self.text(step.url)} → "
@@ -154,13 +169,20 @@ class ConsoleReporter:
             self.console.print(f"[bold]DRY RUN[/]: {plural(summary.cases, 'request')} listed, "
                                "none sent")
         elif result.failed:
-            self.console.print(f"[bold red]FAILED[/]: {plural(summary.findings, 'finding')}, "
+            new = len(result.new_findings)
+            known = f" ({summary.findings - new} known)" if new != summary.findings else ""
+            self.console.print(f"[bold red]FAILED[/]: {plural(new, 'new finding')}{known}, "
                                f"{plural(len(result.errors), 'error')} in "
                                f"{plural(summary.cases, 'case')}, "
                                f"{summary.duration_s:.2f} s{stopped}")
         else:
+            found = (f"{plural(summary.findings, 'known finding')}" if summary.findings
+                     else "no findings")
             self.console.print(f"[bold green]PASSED[/]: {plural(summary.cases, 'case')}, "
-                               f"no findings, {summary.duration_s:.2f} s{stopped}")
+                               f"{found}, {summary.duration_s:.2f} s{stopped}")
+        if summary.seed is not None and not self.quiet:
+            self.console.print(f"[dim]seed {summary.seed}: --seed {summary.seed} repeats the "
+                               "generated cases[/]")
 
 
 def plural(count: int, noun: str) -> str:

@@ -92,6 +92,8 @@ def render_finding(finding: Finding, secrets: Secrets) -> dict[str, Any]:
         "cause": secrets.redact(finding.cause),
         "phase": finding.phase,
         "reason": secrets.redact(finding.reason) if finding.reason else finding.reason,
+        "known": finding.known,
+        "seed": finding.seed,
         "request": render_request(finding.request, secrets),
         "response": render_response(finding.response, secrets),
     }
