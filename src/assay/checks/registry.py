@@ -25,13 +25,16 @@ class CheckContext:
     """What a check may look at besides the response.
 
     ``operation`` is ``None`` for a suite step that matches no spec operation; checks that
-    need the spec then have nothing to say. ``validators`` caches compiled schemas per run.
+    need the spec then have nothing to say. ``validators`` caches compiled schemas per run;
+    ``memo`` lets a check remember a result for an identical input (the same body against
+    the same schema: fuzzing a list endpoint gets the same page back again and again).
     """
 
     operation: Operation | None
     registry: Registry = field(default_factory=Registry)
     max_response_time: float | None = None
     validators: dict[Any, Any] = field(default_factory=dict)
+    memo: dict[Any, Any] = field(default_factory=dict)
 
     def documented(self, status: int) -> ResponseSpec | None:
         """The operation's documented response for ``status`` (None without an operation)."""

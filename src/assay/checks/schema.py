@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from .registry import CheckContext
 
 MAX_FAILURES_PER_RESPONSE = 5
+MEMO_BYTES = 65536
+"""Bodies up to this size have their result remembered (per operation and schema)."""
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -35,6 +37,17 @@ def response_schema_conformance(
         return []
     if not response.body.strip():
         return []
+    key = ("schema", id(media.schema), response.body) if len(response.body) <= MEMO_BYTES \
+        else None
+    if key is not None and key in ctx.memo:
+        return list(ctx.memo[key])
+    failures = _check_body(ctx, media, response)
+    if key is not None:
+        ctx.memo[key] = tuple(failures)
+    return failures
+
+
+def _check_body(ctx: CheckContext, media: MediaType, response: Response) -> list[Failure]:
     try:
         instance = json.loads(response.body)
     except ValueError as exc:

@@ -10,13 +10,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import click
-import uvicorn
 
 from ..core.auth import BearerAuth
 from ..core.errors import AssayError, UsageError
 from ..core.secrets import Secrets
 from ..demo import spec_text
-from ..demo.app import create_app
 from ..engine.config import TestConfig
 from ..engine.run import TestTarget
 from ..specs import load_spec_text
@@ -30,6 +28,8 @@ DEMO_TOKEN = "demo-token"
 @contextmanager
 def serve_in_background(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve ``app`` with uvicorn in a thread; yields its base URL."""
+    import uvicorn  # only the demo needs a server: `assay test` starts faster without it
+
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -64,6 +64,8 @@ def demo(ctx: click.Context, fixed: bool, **options: Any) -> None:
     reports = parse_reports(options.get("report"))
     spec = load_spec_text(spec_text(), source="assay demo spec (openapi.yaml)")
     secrets = Secrets()
+    from ..demo.app import create_app  # imported when used: it loads Starlette
+
     with serve_in_background(create_app(fixed=fixed, token=DEMO_TOKEN)) as url:
         # A fresh server each time: nothing to replay, nothing worth storing.
         config = TestConfig(base_url=url, auth=(BearerAuth(DEMO_TOKEN),), replay=False,
@@ -97,6 +99,10 @@ def serve(host: str, port: int, fixed: bool) -> None:
     variant = "fixed twin" if fixed else "seeded defects"
     click.echo(f"serving the demo API ({variant}) on http://{host}:{port} "
                f"(token: {DEMO_TOKEN}); Ctrl-C to stop")
+    import uvicorn
+
+    from ..demo.app import create_app
+
     uvicorn.run(create_app(fixed=fixed, token=DEMO_TOKEN), host=host, port=port,
                 log_level="warning")
 

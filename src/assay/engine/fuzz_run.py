@@ -77,7 +77,7 @@ class FuzzControl:
     @property
     def shrink_budget(self) -> int:
         """Requests shrinking may add to an operation's ``max_examples``."""
-        return max(20, self.max_examples // 2)
+        return max(20, self.max_examples // 4)
 
     def out_of_time(self) -> bool:
         """True once asked to stop or past ``--max-time``."""
@@ -104,6 +104,8 @@ class OperationFuzzer:
         self.results: dict[str, frozenset[tuple[str, str]]] = {}
         self.in_flight = threading.BoundedSemaphore(IN_FLIGHT)
         self.pending: list[concurrent.futures.Future] = []
+        self.calls = 0
+        self.first_call: dict[tuple[str, str], int] = {}
 
     def run(self, known_ids: dict) -> None:
         """Explore, then shrink what exploring found (call in a worker thread)."""
@@ -116,21 +118,27 @@ class OperationFuzzer:
             return
         self._hypothesis(strategy, self._explore, shrink=False)
         concurrent.futures.wait(self.pending)
-        found = set().union(*self.results.values()) if self.results else set()
         shrunk: set[tuple[str, str]] = set()
         for _ in range(MAX_SHRINK_ROUNDS):
-            if not found - shrunk or self.control.out_of_time():
+            waiting = sorted((call, key) for key, call in self.first_call.items()
+                             if key not in shrunk)
+            if not waiting or self.control.out_of_time():
                 break
+            # Generate no further than the call that first met this failure: the cases
+            # before it come from the cache, so the round costs only their generation.
             before = set(shrunk)
             self._hypothesis(strategy, functools.partial(self._replay, known=before,
-                                                         shrunk=shrunk), shrink=True)
+                                                         shrunk=shrunk),
+                             shrink=True, examples=waiting[0][0])
             if shrunk == before:
                 break
 
-    def _hypothesis(self, strategy, body: Callable[[Case], None], *, shrink: bool) -> None:
+    def _hypothesis(self, strategy, body: Callable[[Case], None], *, shrink: bool,
+                    examples: int | None = None) -> None:
         phases = [Phase.generate, Phase.shrink] if shrink else [Phase.generate]
 
-        @settings(max_examples=self.control.max_examples, database=None, deadline=None,
+        @settings(max_examples=examples or self.control.max_examples, database=None,
+                  deadline=None,
                   suppress_health_check=list(HealthCheck), report_multiple_bugs=True,
                   phases=phases)
         @seed(derived_seed(self.control.seed, self.operation.label, 0))
@@ -154,6 +162,7 @@ class OperationFuzzer:
         generating the next case overlaps with the server's work on this one."""
         if self.control.out_of_time():
             raise _Stop()
+        self.calls += 1
         key = case_key(case)
         if key in self.results:
             return
@@ -162,15 +171,20 @@ class OperationFuzzer:
         self.sent += 1
         future = asyncio.run_coroutine_threadsafe(
             self.executor.run(self.operation, case), self.loop)
-        future.add_done_callback(lambda done: self._explored(key, done))
+        call = self.calls
+        future.add_done_callback(lambda done: self._explored(key, call, done))
         self.pending.append(future)
 
-    def _explored(self, key: str, future: concurrent.futures.Future) -> None:
+    def _explored(self, key: str, call: int, future: concurrent.futures.Future) -> None:
         self.in_flight.release()
         if future.cancelled() or future.exception() is not None:
             return
         event = future.result()
-        self.results[key] = frozenset((f.check, f.cause) for f in event.failures)
+        failures = frozenset((f.check, f.cause) for f in event.failures)
+        self.results[key] = failures
+        with self.control.lock:
+            for failure in failures:
+                self.first_call[failure] = min(self.first_call.get(failure, call), call)
         self.emit(event)
 
     def _replay(self, case: Case, known: set, shrunk: set) -> None:
