@@ -238,7 +238,8 @@ def test_bad_baseline_and_flags_are_usage_errors(tmp_path):
                         (("--workers", "two"), "--workers"),
                         (("--max-time", "soon"), "--max-time"),
                         (("--baseline-update",), "--baseline-update"),
-                        (("--phases", "fuzzing"), "--phases")):
+                        (("--phases", "fuzzing"), "--phases"),
+                        (("--failures-db", str(bad / "x.db")), "--failures-db")):
         result = run("test", document, "--url", "http://127.0.0.1:9", *flags)
         assert result.exit_code == 2, (flags, result.output)
         assert name in result.output and "Traceback" not in result.output

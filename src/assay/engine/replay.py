@@ -74,6 +74,11 @@ class FailureStore:
                              location="--failures-db") from exc
         return connection
 
+    def check(self) -> None:
+        """Open (create) the database now, so that a bad path fails before the run."""
+        with closing(self._connect()):
+            pass
+
     def load(self, operations: set[str]) -> dict[tuple[str, str, str], str]:
         """Stored cases of these operations: (operation, check, cause) -> case JSON."""
         if not self.path.exists():

@@ -25,6 +25,7 @@ from ..suites import Suite, TemplateError, load_suite, looks_like_suite, render
 from .baseline import load_baseline, mark_known, write_baseline
 from .collector import ResultCollector
 from .config import TestConfig
+from .replay import FailureStore
 from .session import open_session, resolve_base_url
 from .spec_run import FailureBudget, spec_events
 from .suite_run import SuiteRunner
@@ -97,6 +98,8 @@ async def test_events(target: TestTarget, config: TestConfig,
         raise UsageError(f"none of the document's {len(spec.operations)} operations matches "
                          "the --include-*/--exclude-* filters", location="filters")
     seed = run_seed(config)
+    if config.replay and "fuzz" in config.phases and not config.dry_run:
+        FailureStore(config.failures_db, spec.title).check()  # a bad path fails up front
     async with open_session(config, base_url, spec, secrets) as session:
         yield RunStarted("test", base_url, len(operations), config.phases, seed)
         for warning in spec_warnings(spec):

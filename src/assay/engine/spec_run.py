@@ -126,7 +126,7 @@ async def spec_events(spec: ApiSpec, operations: list[Operation], config: TestCo
             if budget.exhausted:
                 break
     finally:
-        if store is not None and not config.dry_run:
+        if store is not None and "fuzz" in config.phases and not config.dry_run:
             _store_failures(executor, store, replayed)
 
 
