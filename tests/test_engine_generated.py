@@ -218,9 +218,11 @@ def test_baseline_known_findings_do_not_fail_the_run(tmp_path):
         assert first.exit_code == 1, first.output
         text = baseline.read_text()
         assert "not_a_server_error" in text and "GET /items" in text
-        second = run(*common, "--baseline", baseline, "--json", out)
+        junit = tmp_path / "junit.xml"
+        second = run(*common, "--baseline", baseline, "--json", out, "--junit", junit)
     assert second.exit_code == 0, second.output
-    assert all(f["known"] for f in report(out)["findings"])
+    assert report(out)["findings"] and all(f["known"] for f in report(out)["findings"])
+    assert 'failures="0"' in junit.read_text() and "known finding" in junit.read_text()
     baseline.write_text("[]\n")
     with serve(Recorder(crash_from(50)).app()) as url:
         third = run("test", document, "--url", url, "--phases", "coverage",
@@ -243,3 +245,20 @@ def test_bad_baseline_and_flags_are_usage_errors(tmp_path):
         result = run("test", document, "--url", "http://127.0.0.1:9", *flags)
         assert result.exit_code == 2, (flags, result.output)
         assert name in result.output and "Traceback" not in result.output
+
+
+def test_max_time_ends_fuzzing_and_skips_later_phases(tmp_path):
+    def slow(request, body):
+        import time
+        time.sleep(0.05)
+        return Response(status_code=200)
+
+    recorder = Recorder(slow)
+    out = tmp_path / "r.json"
+    with serve(recorder.app()) as url:
+        result = run("test", write(tmp_path, NUMBER_SPEC), "--url", url, "--phases",
+                     "fuzz,stateful", "--max-examples", "5000", "--max-time", "1s",
+                     "--workers", "1", "--json", out)
+    data = report(out)
+    assert data["summary"]["phases"]["fuzz"] < 5000
+    assert any("--max-time" in w["message"] for w in data["warnings"]), result.output

@@ -101,18 +101,25 @@ def _testcase(test: TestCaseResult, secrets: Secrets, counts: dict[str, int]) ->
         message = texts[0].splitlines()[0] if len(texts) == 1 and texts[0] else \
             f"{len(texts)} errors"
         _sub(element, "error", "\n\n".join(texts), message=message, type="error")
-    if test.failures:
-        rendered = [render_finding(finding, secrets) for finding in test.failures]
-        checks = sorted({finding.check for finding in test.failures})
+    new = [finding for finding in test.failures if not finding.known]
+    known = [finding for finding in test.failures if finding.known]
+    if new:
+        rendered = [render_finding(finding, secrets) for finding in new]
+        checks = sorted({finding.check for finding in new})
         message = rendered[0]["message"] if len(rendered) == 1 else \
             f"{len(rendered)} findings: {', '.join(checks)}"
         text = f"\n\n{'-' * 40}\n\n".join(_failure_text(data) for data in rendered)
         _sub(element, "failure", text, message=clean_xml(message),
              type=clean_xml(checks[0] if len(checks) == 1 else "multiple"))
+    if known:
+        # Listed in the --baseline file: shown, but they do not fail the test case.
+        lines = [f"known finding (baseline): {f.check}: {secrets.redact(f.message)}"
+                 for f in known]
+        _sub(element, "system-out", clean_xml("\n".join(lines)))
     counts["tests"] += 1
     if test.errors:
         counts["errors"] += 1
-    elif test.failures:
+    elif new:
         counts["failures"] += 1
     elif test.cases == 0:
         counts["skipped"] += 1
