@@ -262,3 +262,45 @@ def test_max_time_ends_fuzzing_and_skips_later_phases(tmp_path):
     data = report(out)
     assert data["summary"]["phases"]["fuzz"] < 5000
     assert any("--max-time" in w["message"] for w in data["warnings"]), result.output
+
+
+def test_interrupting_the_fuzz_phase_ends_the_run_with_its_results(tmp_path):
+    import asyncio
+
+    from assay.core.events import CaseFinished
+    from assay.core.secrets import Secrets
+    from assay.engine.config import TestConfig
+    from assay.engine.run import TestTarget, run_test
+    from assay.specs import load_spec_text
+
+    def slow(request, body):
+        import time
+        time.sleep(0.02)
+        return Response(status_code=200)
+
+    spec = load_spec_text(json.dumps(NUMBER_SPEC), source="spec.json")
+
+    async def scenario(url, workers):
+        seen = asyncio.Event()
+        count = []
+
+        def sink(event):
+            if isinstance(event, CaseFinished):
+                count.append(event)
+                if len(count) >= 3:
+                    seen.set()
+
+        config = TestConfig(base_url=url, phases=("fuzz",), max_examples=10_000,
+                            workers=workers, seed=1, replay=False)
+        task = asyncio.create_task(run_test(TestTarget("spec.json", spec), config,
+                                            Secrets(), [sink]))
+        await seen.wait()
+        task.cancel()
+        return await asyncio.wait_for(task, timeout=30)
+
+    for workers in (1, 2):
+        with serve(Recorder(slow).app()) as url:
+            result = asyncio.run(scenario(url, workers))
+        assert result.interrupted is True
+        assert 3 <= result.summary.cases < 10_000
+        assert not result.errors

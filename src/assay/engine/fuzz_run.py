@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
@@ -43,6 +44,8 @@ from .executor import Executor
 _FINISHED = object()
 IN_FLIGHT = 4
 """Requests one operation keeps in flight while exploring."""
+POLL_S = 0.2
+"""How often a worker thread blocked on the loop looks whether the run was stopped."""
 MAX_SHRINK_ROUNDS = 8
 """At most this many distinct failures of one operation are shrunk."""
 
@@ -117,7 +120,7 @@ class OperationFuzzer:
                                  self.operation.label))
             return
         self._hypothesis(strategy, self._explore, shrink=False)
-        concurrent.futures.wait(self.pending)
+        self._settle()
         shrunk: set[tuple[str, str]] = set()
         for _ in range(MAX_SHRINK_ROUNDS):
             waiting = sorted((call, key) for key, call in self.first_call.items()
@@ -167,7 +170,9 @@ class OperationFuzzer:
         if key in self.results:
             return
         self.results[key] = frozenset()
-        self.in_flight.acquire()
+        while not self.in_flight.acquire(timeout=POLL_S):
+            if self.control.stop.is_set():
+                raise _Stop()
         self.sent += 1
         future = asyncio.run_coroutine_threadsafe(
             self.executor.run(self.operation, case), self.loop)
@@ -197,8 +202,8 @@ class OperationFuzzer:
                 raise _Stop()
             if self.sent >= self.control.max_examples + self.control.shrink_budget:
                 return  # budget spent: shrinking goes no further
-            event = asyncio.run_coroutine_threadsafe(
-                self.executor.run(self.operation, case), self.loop).result()
+            event = self._await(asyncio.run_coroutine_threadsafe(
+                self.executor.run(self.operation, case), self.loop))
             self.sent += 1
             self.emit(event)
             failures = frozenset((f.check, f.cause) for f in event.failures)
@@ -207,6 +212,28 @@ class OperationFuzzer:
         if new:
             shrunk.update(new)
             raise self.control.failure_class(new[0])()
+
+    def _settle(self) -> None:
+        """Wait for every request still in flight (all of them cancelled on a stop)."""
+        while True:
+            _, waiting = concurrent.futures.wait(self.pending, timeout=POLL_S)
+            if not waiting:
+                return
+            if self.control.stop.is_set():
+                for future in waiting:
+                    future.cancel()
+                return
+
+    def _await(self, future: concurrent.futures.Future) -> Any:
+        """The result of a request sent on the loop; ``_Stop`` if the run stops meanwhile
+        (the loop may be gone: never wait on it forever)."""
+        while True:
+            try:
+                return future.result(timeout=POLL_S)
+            except concurrent.futures.TimeoutError:
+                if self.control.stop.is_set():
+                    future.cancel()
+                    raise _Stop() from None
 
     def _warn(self, exc: BaseException) -> None:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

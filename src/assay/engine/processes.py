@@ -55,6 +55,8 @@ def _child(job: FuzzJob, labels: list[str], taken, out: multiprocessing.Queue) -
     """A worker process: fuzz the next operation not taken yet, until none is left."""
     try:
         asyncio.run(_fuzz_labels(job, labels, taken, out))
+    except KeyboardInterrupt:
+        pass  # Ctrl-C reached the whole process group: the parent ends the run
     except BaseException as exc:  # report, never die silently
         out.put((_EVENT, RunError(f"fuzz worker failed: {type(exc).__name__}: {exc}")))
     finally:
