@@ -115,4 +115,7 @@ async def fuzz_in_processes(job: FuzzJob, operations: list[Operation],
         for process in processes:
             if process.is_alive():
                 process.terminate()
+        # A reader thread may still wait in out.get() (its await was cancelled, the thread
+        # was not): wake it, or the event loop's shutdown would wait for it forever.
+        out.put((_DONE, None))
         await asyncio.to_thread(lambda: [process.join(5) for process in processes])
