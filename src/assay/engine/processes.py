@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import queue
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -33,6 +34,7 @@ from .session import open_session
 _DONE = "done"
 _SECRETS = "secrets"
 _EVENT = "event"
+POLL_S = 0.2
 
 
 def can_fork() -> bool:
@@ -88,6 +90,15 @@ async def _fuzz_labels(job: FuzzJob, labels: list[str], taken,
                 out.put((_EVENT, event))
 
 
+def _next(out: multiprocessing.Queue) -> tuple | None:
+    """The next message from the children, or None after ``POLL_S``: a reader thread must
+    not block for ever (a cancelled run's event loop waits for its threads to end)."""
+    try:
+        return out.get(timeout=POLL_S)
+    except queue.Empty:
+        return None
+
+
 async def fuzz_in_processes(job: FuzzJob, operations: list[Operation],
                             workers: int) -> AsyncIterator[Event]:
     """The events of fuzzing ``operations`` in ``workers`` forked processes."""
@@ -103,7 +114,12 @@ async def fuzz_in_processes(job: FuzzJob, operations: list[Operation],
     running = count
     try:
         while running:
-            kind, payload = await asyncio.to_thread(out.get)
+            message = await asyncio.to_thread(_next, out)
+            if message is None:
+                if not any(process.is_alive() for process in processes) and out.empty():
+                    break  # every child is gone without a word: nothing more will come
+                continue
+            kind, payload = message
             if kind == _DONE:
                 running -= 1
             elif kind == _SECRETS:
@@ -115,7 +131,5 @@ async def fuzz_in_processes(job: FuzzJob, operations: list[Operation],
         for process in processes:
             if process.is_alive():
                 process.terminate()
-        # A reader thread may still wait in out.get() (its await was cancelled, the thread
-        # was not): wake it, or the event loop's shutdown would wait for it forever.
-        out.put((_DONE, None))
         await asyncio.to_thread(lambda: [process.join(5) for process in processes])
+        out.close()
