@@ -33,11 +33,6 @@ from .stateful_run import stateful_events
 GENERATED_PHASES = ("coverage", "fuzz")
 
 
-def run_order(operations: list[Operation]) -> list[Operation]:
-    """Operations in document order, DELETEs last (stable)."""
-    return [op for group in run_groups(operations) for op in group]
-
-
 class FailureBudget:
     """Counts distinct failures for ``--max-failures``."""
 
