@@ -203,6 +203,11 @@ class Negative:
         return f"{where}: {self.kind}"
 
 
+PARAMETER_FIELDS = {"path": "path_params", "query": "query", "header": "headers",
+                    "cookie": "cookies"}
+"""The ``Case`` field that holds the parameters of each location."""
+
+
 @dataclass(slots=True)
 class Case:
     """A logical test input for one operation, before serialization to a ``Request``.

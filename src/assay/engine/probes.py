@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 from dataclasses import replace
 
-from ..core.records import Case
+from ..core.records import PARAMETER_FIELDS, Case
 from ..specs.model import ApiSpec, Operation, SecurityScheme
 
 METHOD_ORDER = ("PATCH", "PUT", "DELETE", "POST", "GET")
@@ -76,8 +76,7 @@ def _forgeable(scheme: SecurityScheme) -> bool:
 
 def _forge(scheme: SecurityScheme, case: Case) -> None:
     if scheme.type == "apiKey":
-        target = {"header": case.headers, "query": case.query, "cookie": case.cookies}
-        target[scheme.location][scheme.param_name] = INVALID_SECRET
+        getattr(case, PARAMETER_FIELDS[scheme.location])[scheme.param_name] = INVALID_SECRET
     elif scheme.type == "http" and (scheme.scheme or "").lower() == "basic":
         token = base64.b64encode(f"assay:{INVALID_SECRET}".encode()).decode()
         case.headers["Authorization"] = f"Basic {token}"

@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..core.events import Event, RunWarning
-from ..core.records import Case, Exchange
+from ..core.records import PARAMETER_FIELDS, Case, Exchange
 from ..generation.cases import base_case
 from ..generation.links import find_links, link_values
 from ..generation.minimal import CannotGenerate
@@ -28,7 +28,6 @@ from .executor import Executor
 
 STATE_CHANGING = ("create", "update", "delete")
 PROBES = {"read_after_create": "read_after_create", "read_after_delete": "read_after_delete"}
-_SLOTS = {"path": "path_params", "query": "query", "header": "headers", "cookie": "cookies"}
 
 
 def linked_case(base: Case, values: dict[tuple[str, str], Any]) -> Case:
@@ -38,7 +37,7 @@ def linked_case(base: Case, values: dict[tuple[str, str], Any]) -> Case:
         if location == "body":
             changes["body"] = value
             continue
-        slot = _SLOTS.get(location)
+        slot = PARAMETER_FIELDS.get(location)
         if slot is None:
             continue
         changes.setdefault(slot, dict(getattr(base, slot)))[name] = value

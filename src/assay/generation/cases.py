@@ -21,7 +21,7 @@ from typing import Any
 from hypothesis import strategies as st
 from referencing import Registry
 
-from ..core.records import NOT_SET, Case, Negative
+from ..core.records import NOT_SET, PARAMETER_FIELDS, Case, Negative
 from ..http.body import is_json_media_type
 from ..specs.model import MediaType, Operation, Parameter
 from .coverage import boundary_values
@@ -31,7 +31,6 @@ from .minimal import CannotGenerate
 from .negative import negative_value_strategy, negative_values
 from .strategies import StrategyFactory
 
-_SLOTS = {"path": "path_params", "query": "query", "header": "headers", "cookie": "cookies"}
 MALFORMED_JSON = b'{"unterminated": '
 FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -55,7 +54,7 @@ def parameters(operation: Operation) -> list[Parameter]:
 
 def with_parameter(case: Case, param: Parameter, value: Any, **changes: Any) -> Case:
     """A copy of ``case`` with ``param`` set to ``value`` (``NOT_SET`` removes it)."""
-    slot = _SLOTS[param.location]
+    slot = PARAMETER_FIELDS[param.location]
     values = dict(getattr(case, slot))
     if value is NOT_SET:
         values.pop(param.name, None)

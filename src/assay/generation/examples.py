@@ -17,7 +17,7 @@ from typing import Any
 
 from referencing import Registry
 
-from ..core.records import NOT_SET, Case
+from ..core.records import NOT_SET, PARAMETER_FIELDS, Case
 from ..specs.model import MediaType, Operation, Parameter
 from ..specs.resolve import deref
 from ..specs.validators import schema_validator
@@ -136,9 +136,7 @@ def _minimal(schema: Any, registry: Registry, what: str) -> Any:
 
 
 def _place(case: Case, param: Parameter, value: Any) -> None:
-    target = {"path": case.path_params, "query": case.query, "header": case.headers,
-              "cookie": case.cookies}[param.location]
-    target[param.name] = value
+    getattr(case, PARAMETER_FIELDS[param.location])[param.name] = value
 
 
 def _parameter_candidates(param: Parameter, registry: Registry,
