@@ -17,7 +17,7 @@ from ..core.events import (
     Summary,
     TestCaseResult,
 )
-from ..core.records import Exchange, Failure, Finding, Step
+from ..core.records import Exchange, Failure, Finding, Request, Step
 from ..core.secrets import Secrets
 from ..http.curl import to_curl
 
@@ -105,14 +105,16 @@ class ResultCollector:
         existing = self.findings.get(key)
         if existing is not None:
             existing.count += 1
-            if event.phase == existing.phase and _size(event) < _size_of(existing):
+            smaller = example_size(event.exchange.request, len(event.previous)) < \
+                example_size(existing.request, len(existing.steps))
+            if event.phase == existing.phase and smaller:
                 # Keep the phase's smallest example: the one shrinking ends with, and the
                 # same one whatever order concurrent workers delivered the cases in.
-                smaller = self._new_finding(event, failure)
-                smaller.count = existing.count
-                self.findings[key] = smaller
+                replacement = self._new_finding(event, failure)
+                replacement.count = existing.count
+                self.findings[key] = replacement
                 if existing in test.failures:
-                    test.failures[test.failures.index(existing)] = smaller
+                    test.failures[test.failures.index(existing)] = replacement
             return
         finding = self._new_finding(event, failure)
         self.findings[key] = finding
@@ -138,18 +140,13 @@ class ResultCollector:
         return finding
 
 
-def _size(event: CaseFinished) -> tuple:
-    request = event.exchange.request
-    steps = len(event.previous)
-    return (steps, len(request.url) + len(request.body or b""), request.url, request.body or b"")
-
-
-def _size_of(finding: Finding) -> tuple:
-    request = finding.request
+def example_size(request: Request | None, steps: int = 0) -> tuple:
+    """How big a failing example is: fewer earlier steps, then a shorter URL and body, then
+    lexicographic order, so that the choice of the smallest never depends on arrival order."""
     if request is None:
-        return (len(finding.steps), 0, "", b"")
-    return (len(finding.steps), len(request.url) + len(request.body or b""), request.url,
-            request.body or b"")
+        return (steps, 0, "", b"")
+    body = request.body or b""
+    return (steps, len(request.url) + len(body), request.url, body)
 
 
 def reproduce(previous: tuple[Exchange, ...], exchange: Exchange, secrets: Secrets) -> str:

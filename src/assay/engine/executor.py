@@ -15,6 +15,7 @@ from ..core.records import Case, Exchange
 from ..core.secrets import Secrets
 from ..http.build import build_request
 from ..specs.model import ApiSpec, Operation
+from .collector import example_size
 from .config import TestConfig
 from .identifiers import IdentifierPool
 from .session import Session, accepted_schemes, needs_credentials
@@ -78,8 +79,7 @@ class Executor:
         request, case = event.exchange.request, event.case
         if case is None:
             return
-        # Smallest first, then lexicographic: the same choice whatever the arrival order.
-        size = (len(request.url) + len(request.body or b""), request.url, request.body or b"")
+        size = example_size(request)
         for failure in event.failures:
             key = (event.operation, failure.check, failure.cause)
             known = self.smallest.get(key)

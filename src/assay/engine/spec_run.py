@@ -96,8 +96,8 @@ async def spec_events(spec: ApiSpec, operations: list[Operation], config: TestCo
                       session: Session, checks: CheckRegistry, base_url: str,
                       budget: FailureBudget, seed: int, secrets: Secrets) -> AsyncIterator[Event]:
     """Every phase the config selects, in the canonical order."""
-    executor = Executor(spec, config, session, checks, base_url,
-                        IdentifierPool(find_links(spec.operations, registry=spec.registry)),
+    links = find_links(spec.operations, registry=spec.registry)
+    executor = Executor(spec, config, session, checks, base_url, IdentifierPool(links),
                         secrets)
     deadline = time.monotonic() + config.max_time if config.max_time else None
     store = FailureStore(config.failures_db, spec.title) if config.replay else None
@@ -106,7 +106,7 @@ async def spec_events(spec: ApiSpec, operations: list[Operation], config: TestCo
         "examples": lambda: merged(operations, 1, lambda op: examples_events(executor, op)),
         "coverage": lambda: _coverage(executor, operations, config),
         "fuzz": lambda: _fuzz(executor, operations, config, seed, deadline, store, replayed),
-        "stateful": lambda: stateful_events(executor, operations),
+        "stateful": lambda: stateful_events(executor, operations, links),
     }
     try:
         for name in ("examples", "coverage", "fuzz", "stateful"):

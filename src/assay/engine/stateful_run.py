@@ -20,7 +20,7 @@ from typing import Any
 from ..core.events import Event, RunWarning
 from ..core.records import PARAMETER_FIELDS, Case, Exchange
 from ..generation.cases import base_case
-from ..generation.links import find_links, link_values
+from ..generation.links import Link, link_values
 from ..generation.minimal import CannotGenerate
 from ..generation.sequences import Sequence, SequenceStep, plan_sequences
 from ..specs.model import Operation
@@ -44,13 +44,12 @@ def linked_case(base: Case, values: dict[tuple[str, str], Any]) -> Case:
     return replace(base, **changes)
 
 
-async def stateful_events(executor: Executor, operations: list[Operation]
-                          ) -> AsyncIterator[Event]:
-    """Run every planned sequence whose operations all pass the run's filters."""
+async def stateful_events(executor: Executor, operations: list[Operation],
+                          links: list[Link]) -> AsyncIterator[Event]:
+    """Run every planned sequence whose operations all pass the run's filters; ``links``
+    are the whole document's (the run found them once, for the identifier pool too)."""
     selected = {op.label for op in operations}
-    spec = executor.spec
-    sequences = plan_sequences(spec.operations,
-                               find_links(spec.operations, registry=spec.registry))
+    sequences = plan_sequences(executor.spec.operations, links)
     for sequence in sequences:
         if all(step.operation.label in selected for step in sequence.steps):
             async for event in sequence_events(executor, sequence):
