@@ -14,9 +14,10 @@ from typing import Any
 from hypothesis import strategies as st
 from referencing import Registry
 
+from ..core.jsonvalues import json_type
 from ..core.records import NOT_SET
 from .coverage import show
-from .mutations import Mutation, json_type
+from .mutations import Mutation
 from .mutator import Mutator
 from .numbers import as_json_number, lower_bound, outside, step_of, upper_bound
 from .regex import RegexTooHard, minimal_match

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from ..core.jsonvalues import json_type
 from ..core.records import NOT_SET
 from .coverage import show
 from .numbers import (
@@ -80,19 +81,6 @@ class Mutation:
         container = list(base) if isinstance(base, list) else dict(base)
         container[name] = self.value
         return Mutation(container, self.kind, pointer([name]) + self.pointer, self.message)
-
-
-def json_type(value: Any) -> str:
-    """The JSON type name of a Python value (``1.0`` counts as a number, not an integer)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    return {str: "string", list: "array", dict: "object"}.get(type(value), "unknown")
 
 
 def wrong_type_value(types: list[str]) -> Any:

@@ -22,6 +22,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..core.jsonvalues import json_type
 from .model import Matcher, Matchers
 from .template import TemplateError, render
 
@@ -117,25 +118,6 @@ def contains(actual: Any, expected: Any) -> bool:
             return all(k in actual and json_equal(actual[k], v) for k, v in expected.items())
         return isinstance(expected, str) and expected in actual
     return False
-
-
-def json_type(value: Any) -> str:
-    """The JSON type name of a parsed JSON value (``integer`` for ints, ``number`` for floats)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
 
 
 def type_matches(value: Any, name: str) -> bool:
