@@ -7,8 +7,6 @@ into a request without error. Skips when ``../shared`` is absent.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from assay.core.records import NOT_SET
@@ -16,8 +14,8 @@ from assay.generation.examples import choose_media_type, example_cases
 from assay.http.build import build_request
 from assay.specs import load_spec
 from assay.specs.validators import schema_validator
+from corpus import CORPUS
 
-CORPUS = Path(__file__).parents[2] / "shared" / "corpus" / "openapi"
 DOCUMENTS = sorted(p.name for p in CORPUS.iterdir()) if CORPUS.is_dir() else []
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +12,8 @@ from assay.core.records import Case, Request, Response, Timings
 from assay.generation.links import Link, evaluate, find_links, link_values
 from assay.generation.sequences import MAX_STEPS, ROLES, plan_sequences
 from assay.specs import ApiSpec, load_spec, load_spec_text
+from corpus import CORPUS
 
-CORPUS = Path(__file__).parents[2] / "shared" / "corpus" / "openapi"
 CORPUS_DOCUMENTS = sorted(p.name for p in CORPUS.iterdir()) if CORPUS.is_dir() else []
 
 INFO = "info: {title: t, version: '1'}\n"

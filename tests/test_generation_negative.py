@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.resources
 import math
 from http.cookies import SimpleCookie
-from pathlib import Path
 from urllib.parse import parse_qs, unquote
 
 import httpx
@@ -28,10 +27,10 @@ from assay.specs import load_spec
 from assay.specs.coerce import coerce_text
 from assay.specs.model import Operation, Parameter
 from assay.specs.validators import schema_validator
+from corpus import CORPUS, request_schemas
 from servers import RecordingApp, serve
 
 R = Registry()
-CORPUS = Path(__file__).parents[2] / "shared" / "corpus" / "openapi"
 
 NODE_DOC = {"$defs": {"Node": {
     "type": "object", "required": ["value"],
@@ -361,28 +360,11 @@ def test_values_judged_on_what_a_real_server_receives():
         assert validator.is_valid(arrived) is valid, (param.name, value, arrived)
 
 
-def corpus_sample():
-    """Request-body and parameter schemas of every fourth corpus document, in a fixed order."""
-    if not CORPUS.is_dir():
-        return []
-    sample = []
-    for path in sorted(CORPUS.iterdir())[1::4]:
-        spec = load_spec(str(path))
-        for op in spec.operations[:25]:
-            for param in op.parameters:
-                sample.append((spec, param.schema, param.location))
-            if op.request_body is not None:
-                for media in op.request_body.content.values():
-                    if media.schema is not None:
-                        sample.append((spec, media.schema, "body"))
-    return sample
-
-
 @pytest.mark.slow
 def test_corpus_negative_values_are_invalid():
     if not CORPUS.is_dir():
         pytest.skip(f"no corpus at {CORPUS}")
-    sample = corpus_sample()
+    sample = request_schemas(start=1)
     assert len(sample) > 500
     total = 0
     for spec, schema, location in sample:

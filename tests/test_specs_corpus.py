@@ -7,15 +7,13 @@ loads the whole corpus and prints timings.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from jsonschema import Draft202012Validator
 
 from assay.core.errors import SpecError
 from assay.specs import ApiSpec, load_spec
+from corpus import CORPUS
 
-CORPUS = Path(__file__).parents[2] / "shared" / "corpus" / "openapi"
 SAMPLE_SIZE = 25
 LARGEST = 5
 
