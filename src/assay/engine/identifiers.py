@@ -8,17 +8,15 @@ reach the code behind the 404 that a random id gets.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import defaultdict
 from typing import Any
 
 from ..core.records import Case, Exchange
 from ..generation.links import Link, link_values
-from ..specs.model import Operation
+from ..specs.model import Operation, status_key_covers
 
 MAX_VALUES = 16
-_RANGE = re.compile(r"[1-5][xX][xX]")
 
 
 def status_matches(documented: str, status: int) -> bool:
@@ -26,9 +24,7 @@ def status_matches(documented: str, status: int) -> bool:
     ``status``; ``default`` only covers successes here (links feed on created resources)."""
     if documented == "default":
         return 200 <= status < 300
-    if _RANGE.fullmatch(documented):
-        return str(status)[0] == documented[0]
-    return documented == str(status)
+    return status_key_covers(documented, status)
 
 
 class IdentifierPool:

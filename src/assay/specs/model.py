@@ -145,12 +145,20 @@ class Operation:
         if exact is not None:
             return exact
         for key, spec in self.responses.items():
-            if _RANGE.fullmatch(key) and key[0] == str(status)[0]:
+            if status_key_covers(key, status):
                 return spec
         return self.responses.get("default")
 
 
 _RANGE = re.compile(r"[1-5][xX][xX]")
+
+
+def status_key_covers(key: str, status: int) -> bool:
+    """Whether a response key covers ``status``: the exact code, or its ``4XX``-style range
+    (``default`` is not considered: what it covers depends on the other keys)."""
+    if _RANGE.fullmatch(key):
+        return str(status)[0] == key[0]
+    return key == str(status)
 
 
 @dataclass(slots=True)
