@@ -42,3 +42,21 @@ def test_reference_suite_runs_against_the_fixed_demo(tmp_path, monkeypatch):
     data = json.loads((tmp_path / "r.json").read_text())
     assert result.exit_code == 0, (result.output, data["findings"], data["errors"])
     assert data["summary"]["cases"] == 1 + 2 * 3 + 1
+
+
+def test_reference_suite_runs_under_load_against_the_fixed_demo(tmp_path, monkeypatch):
+    monkeypatch.delenv("TOKEN", raising=False)
+    (tmp_path / "suite.yaml").write_text(reference_suite())
+    (tmp_path / "openapi.yaml").write_text(spec_text())
+    with serve(create_app(fixed=True)) as url:
+        result = CliRunner().invoke(cli, [
+            "load", str(tmp_path / "suite.yaml"), "--url", url, "--vus", "2",
+            "--iterations", "6", "--workers", "1", "--threshold", "error_rate<1%",
+            "--threshold", "checks>99%", "--quiet", "--json", str(tmp_path / "r.json")])
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert result.exit_code == 0, (result.output, data["findings"], data["errors"])
+    steps = data["load"]["by_step"]
+    # Six iterations of the scenario's three steps, rows used in turn.
+    assert {name: step["requests"] for name, step in steps.items()} == {
+        "create": 6, "read until indexed": 6, "delete": 6}
+    assert data["load"]["errors"] == 0

@@ -7,6 +7,7 @@ import click
 from .. import __version__
 from .demo_cmd import demo
 from .inspect_cmd import inspect
+from .load_cmd import load
 from .test_cmd import test
 
 
@@ -22,12 +23,14 @@ def cli() -> None:
       assay inspect openapi.yaml          what assay understood of a document
       assay test openapi.yaml --url URL   test an API
       assay test suite.yaml               run hand-written scenarios
+      assay load URL --vus 64 --duration 10s   put load on an API
     """
 
 
 cli.add_command(test)
 cli.add_command(inspect)
 cli.add_command(demo)
+cli.add_command(load)
 
 
 def main() -> None:

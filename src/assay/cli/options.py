@@ -145,7 +145,7 @@ def build_config(o: dict[str, Any]) -> TestConfig:
         max_response_time=duration_option(o.get("max_response_time"), "--max-response-time"),
         variables=parse_pairs(o.get("var") or (), "--var"),
         seed=o.get("seed"),
-        max_examples=_at_least(o.get("max_examples", 100), 1, "--max-examples"),
+        max_examples=at_least(o.get("max_examples", 100), 1, "--max-examples"),
         max_time=duration_option(o.get("max_time"), "--max-time"),
         workers=parse_workers(o.get("workers")),
         replay=not o.get("no_replay"),
@@ -164,10 +164,11 @@ def parse_workers(text: str | None) -> int:
     except ValueError:
         raise UsageError(f"expected a number >= 1 or 'auto', found {text!r}",
                          location="--workers") from None
-    return _at_least(workers, 1, "--workers")
+    return at_least(workers, 1, "--workers")
 
 
-def _at_least(value: int, minimum: int, flag: str) -> int:
+def at_least(value: int, minimum: int, flag: str) -> int:
+    """``value`` when it is at least ``minimum``, else a ``UsageError`` naming ``flag``."""
     if value < minimum:
         raise UsageError(f"expected a number >= {minimum}, found {value}", location=flag)
     return value

@@ -37,6 +37,25 @@ def _filter_options(func: Callable) -> Callable:
     return func
 
 
+def request_options(func: Callable) -> Callable:
+    """``-H``, ``--auth-bearer``, ``--auth-basic``, ``--api-key``, ``--timeout``: shared by
+    every command that sends requests."""
+    options = [
+        click.option("-H", "--header", multiple=True, metavar="'NAME: VALUE'",
+                     help="Header for every request (repeatable)."),
+        click.option("--auth-bearer", envvar="ASSAY_TOKEN", metavar="TOKEN",
+                     help="Bearer token (or env ASSAY_TOKEN)."),
+        click.option("--auth-basic", envvar="ASSAY_BASIC_AUTH", metavar="USER:PASS",
+                     help="HTTP basic credentials (or env ASSAY_BASIC_AUTH)."),
+        click.option("--api-key", multiple=True, metavar="SCHEME=VALUE",
+                     help="API key for the spec's security scheme SCHEME (repeatable)."),
+        click.option("--timeout", metavar="DURATION", help="Per-request timeout (default 10s)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 def report_options(func: Callable) -> Callable:
     """``--report``, ``--report-dir``, ``--json``, ``--junit``, ``--html``, ``--quiet``,
     ``--no-color``: shared by every command that writes reports."""
@@ -65,15 +84,7 @@ def report_options(func: Callable) -> Callable:
               "server URL and the suite's base_url.")
 @click.option("--app", metavar="MODULE:ATTR",
               help="Test an ASGI or WSGI app in-process (e.g. mypkg.main:app).")
-@click.option("-H", "--header", multiple=True, metavar="'NAME: VALUE'",
-              help="Header for every request (repeatable).")
-@click.option("--auth-bearer", envvar="ASSAY_TOKEN", metavar="TOKEN",
-              help="Bearer token (or env ASSAY_TOKEN).")
-@click.option("--auth-basic", envvar="ASSAY_BASIC_AUTH", metavar="USER:PASS",
-              help="HTTP basic credentials (or env ASSAY_BASIC_AUTH).")
-@click.option("--api-key", multiple=True, metavar="SCHEME=VALUE",
-              help="API key for the spec's security scheme SCHEME (repeatable).")
-@click.option("--timeout", metavar="DURATION", help="Per-request timeout (default 10s).")
+@request_options
 @click.option("--rate-limit", metavar="N/s", help="At most N requests per second.")
 @click.option("-k", "--insecure", is_flag=True, help="Do not verify TLS certificates.")
 @click.option("--retries", type=int, default=0, help="Retries on connection errors only.")
@@ -153,8 +164,14 @@ def report_paths(options: dict[str, Any], reports: tuple[str, ...]) -> list[tupl
 
 
 def write_reports(result: RunResult, secrets: Secrets,
-                  paths: list[tuple[str, Path]]) -> list[Path]:
-    """Write every requested report; return the paths written."""
+                  paths: list[tuple[str, Path]], *, load: bool = False) -> list[Path]:
+    """Write every requested report; return the paths written. A load run's HTML report
+    has plots of its own."""
     for fmt, path in paths:
-        WRITERS[fmt][0](result, path, secrets)
+        writer = WRITERS[fmt][0]
+        if load and fmt == "html":
+            from ..reporting.load_html import write_load_html
+
+            writer = write_load_html
+        writer(result, path, secrets)
     return [path for _, path in paths]

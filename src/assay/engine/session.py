@@ -50,6 +50,15 @@ class Session:
                 exchange = await self.transport.send(request, timeout=timeout)
         return exchange
 
+    async def prepared(self, request: Request, *, authenticate: bool = True,
+                       schemes: Collection[str] | None = None) -> Request:
+        """``request`` with the default headers and credentials that ``send`` would add
+        (a load run encodes its requests once, then sends them many times)."""
+        request = self._with_defaults(request)
+        if authenticate and self.authenticator is not None:
+            request = await self.authenticator.apply(request, schemes)
+        return request
+
     def _with_defaults(self, request: Request, *, anonymous: bool = False) -> Request:
         present = {name.lower() for name, _ in request.headers}
         extra = [(k, v) for k, v in self.headers if k.lower() not in present

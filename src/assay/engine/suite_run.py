@@ -134,17 +134,7 @@ class SuiteRunner:
                             name=step.name, previous=previous)
 
     def _request(self, t: RequestTemplate) -> tuple[Request, str]:
-        target = t.url or t.path or "/"
-        multipart = None
-        if t.multipart is not None:
-            multipart = {name: _part(value) for name, value in t.multipart.items()}
-        request = build_raw_request(
-            t.method, target, self.base_url, query=t.query, headers=t.headers, json=t.json,
-            form=t.form, multipart=multipart, body=t.body,
-            base_dir=str(Path(self.suite.source).parent),
-        )
-        path = urlsplit(target).path if t.url else target.split("?", 1)[0]
-        return request, path
+        return step_request(t, self.base_url, self.suite.source)
 
     async def _send_with_retry(self, step: Step, request: Request, variables: dict[str, Any],
                                timeout: float | None) -> Exchange:
@@ -157,6 +147,22 @@ class SuiteRunner:
             await asyncio.sleep(retry.delay_s)
             exchange = await self.session.send(request, timeout=timeout)
         return exchange
+
+
+def step_request(t: RequestTemplate, base_url: str, suite_source: str) -> tuple[Request, str]:
+    """The ``Request`` of a rendered step and the path it names (to match a spec operation);
+    multipart file paths are relative to the suite's folder."""
+    target = t.url or t.path or "/"
+    multipart = None
+    if t.multipart is not None:
+        multipart = {name: _part(value) for name, value in t.multipart.items()}
+    request = build_raw_request(
+        t.method, target, base_url, query=t.query, headers=t.headers, json=t.json,
+        form=t.form, multipart=multipart, body=t.body,
+        base_dir=str(Path(suite_source).parent),
+    )
+    path = urlsplit(target).path if t.url else target.split("?", 1)[0]
+    return request, path
 
 
 def _part(value: str | FilePart) -> Any:

@@ -41,7 +41,7 @@ def render_json(result: RunResult, secrets: Secrets) -> dict[str, Any]:
     """
     findings = [render_finding(finding, secrets) for finding in result.findings]
     positions = {finding.key: position for position, finding in enumerate(result.findings)}
-    return {
+    report: dict[str, Any] = {
         "tool": "assay",
         "version": assay.__version__,
         "report_version": REPORT_VERSION,
@@ -62,6 +62,21 @@ def render_json(result: RunResult, secrets: Secrets) -> dict[str, Any]:
         "secrets": secret_names(result, secrets),
         "tests": [_test(test, positions, secrets) for test in result.tests],
     }
+    if result.load is not None:
+        report["load"] = render_load(result.load.to_dict(), secrets)
+    return report
+
+
+def render_load(section: dict[str, Any], secrets: Secrets) -> dict[str, Any]:
+    """The ``load`` section (``LoadResult.to_dict()``) with every secret redacted.
+
+    Step and endpoint names may be URLs with credentials in their query, settings may hold a
+    cluster address, an abort reason may quote anything: every string is redacted.
+    """
+    redacted = _redact_tree(section, secrets)
+    redacted["by_step"] = {redact_url(name, secrets): stats
+                           for name, stats in redacted.get("by_step", {}).items()}
+    return redacted
 
 
 def write_json(result: RunResult, path: str | Path, secrets: Secrets) -> None:
@@ -222,11 +237,26 @@ def write_report(path: str | Path, text: str, what: str) -> None:
         ) from exc
 
 
+def _redact_tree(value: Any, secrets: Secrets) -> Any:
+    if isinstance(value, str):
+        return secrets.redact(value)
+    if isinstance(value, dict):
+        return {_redact_tree(k, secrets): _redact_tree(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_tree(item, secrets) for item in value]
+    return value
+
+
 def _summary(result: RunResult) -> dict[str, Any]:
     summary = result.summary
+    operations, cases = summary.operations, summary.cases
+    if result.load is not None:
+        # A load run counts its steps (or endpoints) and the requests it sent.
+        operations = operations or len(result.load.by_step)
+        cases = result.load.requests
     return {
-        "operations": summary.operations,
-        "cases": summary.cases,
+        "operations": operations,
+        "cases": cases,
         "findings": summary.findings,
         "duration_s": round(summary.duration_s, 3),
         "seed": summary.seed,

@@ -35,7 +35,8 @@ def render_junit(result: RunResult, secrets: Secrets) -> str:
     suite = ET.Element("testsuite", name="assay")
     _add_properties(suite, result, secrets)
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    for test in _test_cases(result):
+    tests = _load_cases(result, secrets) if result.load is not None else _test_cases(result)
+    for test in tests:
         suite.append(_testcase(test, secrets, counts))
     if result.warnings:
         lines = [_warning_line(w.message, w.operation, secrets) for w in result.warnings]
@@ -90,6 +91,28 @@ def _test_cases(result: RunResult) -> list[TestCaseResult]:
     return tests
 
 
+def _load_cases(result: RunResult, secrets: Secrets) -> list[TestCaseResult]:
+    """A load run's test cases: one per threshold (a crossed one fails, as it fails the
+    run), and one ``checks`` case listing the checks that failed under load in its output
+    (they are measured, as the ``checks`` rate, and do not fail the run themselves)."""
+    tests = []
+    for threshold in result.load.thresholds:
+        failures = [] if threshold.ok else [Finding(
+            check="threshold", operation=threshold.expr, severity="high",
+            message=f"threshold crossed: {threshold.expr} (measured {threshold.value})",
+            status=None, reproduce="", cause=threshold.expr)]
+        tests.append(TestCaseResult(f"threshold {threshold.expr}", "assay.load.threshold",
+                                    cases=1, failures=failures))
+    lines = [f"{f.operation}: {f.check}: {secrets.redact(f.message)} ({f.count} times)"
+             for f in result.findings]
+    tests.append(TestCaseResult("checks", "assay.load", cases=max(result.load.requests, 1),
+                                duration_s=result.load.duration_s, output="\n".join(lines)))
+    known_errors = [_error_line(e.message, e.operation, e.kind) for e in result.errors]
+    if known_errors:
+        tests.append(TestCaseResult("run", "assay.load", cases=0, errors=known_errors))
+    return tests
+
+
 def _testcase(test: TestCaseResult, secrets: Secrets, counts: dict[str, int]) -> ET.Element:
     element = ET.Element("testcase", name=clean_xml(secrets.redact(test.name)),
                          classname=clean_xml(secrets.redact(test.classname)),
@@ -111,10 +134,12 @@ def _testcase(test: TestCaseResult, secrets: Secrets, counts: dict[str, int]) ->
         text = f"\n\n{'-' * 40}\n\n".join(_failure_text(data) for data in rendered)
         _sub(element, "failure", text, message=clean_xml(message),
              type=clean_xml(checks[0] if len(checks) == 1 else "multiple"))
-    if known:
+    if known or test.output:
         # Listed in the --baseline file: shown, but they do not fail the test case.
         lines = [f"known finding (baseline): {f.check}: {secrets.redact(f.message)}"
                  for f in known]
+        if test.output:
+            lines.append(test.output)
         _sub(element, "system-out", clean_xml("\n".join(lines)))
     counts["tests"] += 1
     if test.errors:
