@@ -6,8 +6,8 @@ need (request and response models, header dicts, a timeout task per request, URL
 Measured with ``bench/fastclient_raw.py`` on the 2-core test machine (nginx on one core, the
 client on the other, 64 connections, closed loop, 2-byte body, every status checked and
 every latency recorded): httpx 1.5k requests/s (at its best, 8 connections), aiohttp 13k/s,
-this client 108k/s, wrk 129k/s (0.84x wrk). With the kernel's loopback ``read``/``write``
-taking most of a request's ~9 us, the Python side costs ~2.5 us.
+this client 108-110k/s, wrk 112-129k/s (0.84-0.98x wrk); 162k/s with ``pipeline=4``. The
+kernel's loopback ``read``/``write`` take most of a request's ~9 us; the Python side ~2.5 us.
 
 Per request: one ``write`` of bytes encoded once (``encode_request``), one future, the
 parser's callbacks, one ``RawResponse`` and one clock read for its completion time.
@@ -15,8 +15,7 @@ Timeouts cost nothing per request: each pool runs one sweeper (a ``loop.call_lat
 chain) that times out connections with requests outstanding and no byte received for
 ``read_timeout``, by watching a counter. An ``asyncio.wait_for`` per request measured 60k/s
 instead of 108k/s. With ``pipeline=N``, requests written to one connection in the same turn
-of the loop go out in one ``writelines`` call (fewer system calls: ~135k requests per
-CPU-second at N=4 against ~105k at N=1).
+of the loop go out in one ``writelines`` call (113k/s at N=4 without that).
 
 - ``ConnectionPool.connection()``: a connection for one virtual user (closed model);
   ``ConnectionPool.request(raw)``: any free connection (open model).
