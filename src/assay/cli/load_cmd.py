@@ -79,7 +79,7 @@ def load(source: str, **options: Any) -> None:
     secrets = Secrets()
     with LiveProgress(console, quiet=quiet) as live:
         result = run_load_sync(target, config, secrets, on_progress=live.update)
-    print_load_summary(console, result, secrets)
+    print_load_summary(console, result, secrets, quiet=quiet)
     for path in write_reports(result, secrets, paths, load=True):
         if not quiet:
             console.print(f"report written: {path}")

@@ -32,6 +32,7 @@ from ..load.plan import FixedPlan, ScenarioPlan, step_keys
 from ..load.recorder import Recorder
 from ..specs.model import ApiSpec, Operation
 from ..suites import Step, TemplateError, render_request
+from .load_callbacks import CallbackUser
 from .matching import OperationMatcher
 from .session import Session
 from .suite_run import step_request
@@ -120,26 +121,37 @@ class FixedDriver:
         self.bare_context = CheckContext(None)
         # Spec operations get every conformance check on a sample of their responses.
         self.sample_every = SAMPLE_EVERY if transport is not None and checks else 0
+        if len(self.raws) == 1 and len(self.raws[0]) == 1 and not self.contexts[0]:
+            self.pick = _single  # one request, always: nothing to choose
 
-    async def iterate(self, connection: Any, intended_ns: int | None) -> None:
-        """Send one request of the next endpoint in the weighted order."""
+    def pick(self) -> tuple[int, int, bool]:
+        """The next request: (endpoint key, variant, whether it is a sampled one)."""
         self.position += 1
         key = self.order[self.position % len(self.order)]
-        variants = self.raws[key]
         turn = self.turns[key]
         self.turns[key] = turn + 1
-        raw = variants[turn % len(variants)]
-        if self.sample_every and turn % self.sample_every == 0 and self.contexts[key]:
-            await self._sampled(key, turn % len(variants), intended_ns)
+        sampled = bool(self.sample_every and turn % self.sample_every == 0
+                       and self.contexts[key])
+        return key, turn % len(self.raws[key]), sampled
+
+    async def iterate(self, connection: Any, intended_ns: int | None,
+                      pick: tuple[int, int, bool] | None = None) -> None:
+        """Send one request (``pick``, else the next in the weighted order) and record it."""
+        key, variant, sampled = pick or self.pick()
+        if sampled:
+            await self._sampled(key, variant, intended_ns)
             return
         sent = perf_counter_ns()
         intended = sent if intended_ns is None else intended_ns
         try:
-            response = await connection.request(raw)
+            response = await connection.request(self.raws[key][variant])
         except FastHttpError as exc:
-            self.recorder.add(key, intended, sent, perf_counter_ns(),
-                              self.recorder.error_index(exc.kind))
+            self.record_error(key, intended, sent, exc)
             return
+        self.record(key, variant, intended, sent, response)
+
+    def record(self, key: int, variant: int, intended: int, sent: int, response: Any) -> None:
+        """Record a response and run the per-response checks on it."""
         status = response.status
         if status < 400:
             self.recorder.add(key, intended, sent, response.done_ns, 0)
@@ -149,7 +161,30 @@ class FixedDriver:
         else:
             error = self._status_errors.get(status) or self._status_error(status)
             self.recorder.add(key, intended, sent, response.done_ns, error)
-        self._check(key, status, response, turn % len(variants), sent)
+        self._check(key, status, response, variant, sent)
+
+    def record_error(self, key: int, intended: int, sent: int, exc: FastHttpError) -> None:
+        """Record a request that got no response."""
+        self.recorder.add(key, intended, sent, perf_counter_ns(),
+                          self.recorder.error_index(exc.kind))
+
+    async def run_user(self, connection: Any, may_continue: Any) -> None:
+        """A virtual user's loop while ``may_continue()``: requests go out from the
+        previous response's callback (``CallbackUser``), the way wrk drives its
+        connections; a request that cannot (connecting, a sampled or HEAD request, an
+        error) goes the ordinary way, then the callbacks take over again."""
+        user = CallbackUser(self, connection, may_continue)
+        pick: Any = None
+        while True:
+            if pick is None:
+                if not may_continue():
+                    return
+                pick = self.pick()
+            await self.iterate(connection, None, pick)
+            pick = await user.run()
+            if pick is False:
+                return
+
 
     async def _sampled(self, key: int, variant: int, intended_ns: int | None) -> None:
         """Send one request with headers kept and run every conformance check on it."""
@@ -224,6 +259,13 @@ class FixedDriver:
                 self.passed[key] = self.failed[key] = 0
 
 
+def _single() -> tuple[int, int, bool]:
+    return _ONLY
+
+
+_ONLY = (0, 0, False)
+
+
 def _operation(spec: ApiSpec | None, label: str | None) -> Operation | None:
     if spec is None or label is None:
         return None
@@ -270,6 +312,11 @@ class ScenarioDriver:
 
     def flush_checks(self) -> None:
         """Check counts go to the recorder as they happen; nothing is pending."""
+
+    async def run_user(self, lane: Any, may_continue: Any) -> None:
+        """A virtual user's loop: one scenario after the other while ``may_continue()``."""
+        while may_continue():
+            await self.iterate(lane, None)
 
     def drop(self, intended_ns: int) -> None:
         """Count an arrival that never started before the run ended (on the first step of

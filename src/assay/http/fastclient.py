@@ -32,6 +32,7 @@ import socket
 import ssl
 from collections import deque
 from time import perf_counter_ns
+from typing import Any
 from urllib.parse import urlsplit
 
 from assay.core.records import Exchange, Request, Response, Timings, TransportFailure
@@ -119,6 +120,29 @@ class Connection:
         wire.waiters.append(waiter)
         wire.write(raw)
         return await waiter
+
+    async def connect(self) -> None:
+        """Open the socket now rather than on the first request (a load run connects its
+        first connections before it starts); ``FastHttpError`` when it cannot."""
+        if self._wire is None:
+            await self._open()
+
+    def send_nowait(self, raw: bytes, waiter: Any) -> bool:
+        """Write ``raw`` now, without a coroutine, when the connection is open and has room;
+        ``waiter`` then gets the response through ``set_result(RawResponse)`` (or
+        ``set_exception``) from inside the protocol's callback, and ``done()`` must return
+        False until then. False (nothing written) means "use ``request``": not connected
+        yet, no room in the pipeline, or a HEAD request.
+
+        This is the load mode's hot path: a closed loop that sends its next request from
+        the callback of the previous response skips a future and a task step per request.
+        """
+        wire = self._wire
+        if wire is None or len(wire.waiters) >= wire.limit or raw[0] == 72:
+            return False
+        wire.waiters.append(waiter)
+        wire.write(raw)
+        return True
 
     @property
     def is_open(self) -> bool:

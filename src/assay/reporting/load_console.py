@@ -130,14 +130,22 @@ def progress_line(progress: Progress) -> Text:
 
 
 def print_load_summary(console: Console, result: RunResult,
-                       secrets: Secrets | None = None) -> None:
+                       secrets: Secrets | None = None, *, quiet: bool = False) -> None:
     """Print the end of a load run: figures, latency table, thresholds with \u2713/\u2717,
-    the per-step table, the findings (counted, the first few named) and the verdict."""
+    the per-step table, the findings (counted, the first few named) and the verdict.
+    ``quiet`` (``--quiet``): the crossed thresholds and the verdict only."""
     secrets = secrets or Secrets()
     load: LoadResult | None = result.load
     target = escape(redact_url(result.target, secrets) or "(no target)")
     if load is None:
         console.print(f"[bold]assay {escape(result.command)}[/] \u2192 {target}: nothing measured")
+        return
+    if quiet:
+        for threshold in load.thresholds:
+            if not threshold.ok:
+                value = format_threshold_value(threshold.expr, threshold.value)
+                console.print(f"  \u2717 {escape(threshold.expr)}  {escape(value)}")
+        _verdict(console, result, load)
         return
     console.print()
     console.print(f"[bold]assay load[/] \u2192 {target}")
