@@ -199,7 +199,7 @@ def test_non_numbers_are_not_json(fixed, constant) -> None:
 # --- properties of the fixed app -----------------------------------------------------------
 
 ANY_CHARACTER = st.characters(exclude_categories=())  # lone surrogates included
-URL_CHARACTER = st.characters()  # what UTF-8 (hence a URL) can carry
+URL_CHARACTER = st.characters(codec="utf-8")  # what UTF-8 (hence a URL) can carry: no surrogates
 
 
 def text(min_size: int, max_size: int | None = None,
