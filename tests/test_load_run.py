@@ -262,3 +262,28 @@ def test_ctrl_c_stops_gracefully_and_still_writes_the_reports(tmp_path):
     assert data["load"]["aborted"] == "interrupted (Ctrl-C)"
     assert data["load"]["requests"] == sent > 0
     assert data["load"]["duration_s"] < 50
+
+
+def test_suite_scenarios_run_at_an_arrival_rate(tmp_path):
+    with load_server() as (url, received):
+        suite = tmp_path / "suite.yaml"
+        suite.write_text(f"""
+base_url: {url}
+scenarios:
+  - name: two steps
+    steps:
+      - name: first
+        request: {{method: POST, path: /a, json: {{n: 1}}}}
+        expect: {{status: 200}}
+      - name: second
+        request: {{method: GET, path: /b}}
+        think: 10ms
+""")
+        target = LoadTarget(str(suite), test_target=load_target(str(suite)))
+        config = LoadConfig(model="open", rate=40.0, duration_s=1.0, workers=1)
+        result = run_load_sync(target, config, Secrets())
+    # 40 arrivals in one second, each a whole scenario: 40 of each step.
+    assert received.requests["POST /a"] == 40 and received.requests["GET /b"] == 40
+    assert result.load.by_step["first"].requests == 40
+    assert result.load.by_step["second"].requests == 40
+    assert result.load.checks_passed == 80

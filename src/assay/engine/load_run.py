@@ -150,12 +150,17 @@ class _Merge:
     reported: dict[int, int] = field(default_factory=dict)
     counts: dict[int, dict[tuple[str, str, str], int]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    # Seconds every worker is past, reduced to their figures: the histograms of a long run
+    # are not kept second by second (the parent's memory stays flat).
+    points: dict[int, TimelinePoint] = field(default_factory=dict)
 
     def add(self, message: WorkerMessage) -> None:
         self.snapshots[message.index] = message.snapshot
         self.counts[message.index] = message.counts
         for second, stats in message.seconds.items():
-            if second in self.seconds:
+            if second in self.points:
+                self.points[second] = _late(self.points[second], stats)
+            elif second in self.seconds:
                 self.seconds[second].merge(stats)
             else:
                 self.seconds[second] = stats
@@ -163,6 +168,10 @@ class _Merge:
         for error in message.errors:
             if error not in self.errors:
                 self.errors.append(error)
+        complete = self.complete_second()
+        if complete is not None:
+            for second in [s for s in self.seconds if s < complete]:
+                self.points[second] = timeline_point(second, self.seconds.pop(second))
 
     def report(self) -> WorkerReport | None:
         reports = list(self.snapshots.values())
@@ -175,8 +184,9 @@ class _Merge:
         return min(self.reported.values())
 
     def timeline(self) -> tuple[TimelinePoint, ...]:
-        return tuple(timeline_point(second, self.seconds[second])
-                     for second in sorted(self.seconds))
+        points = {**self.points, **{second: timeline_point(second, stats)
+                                    for second, stats in self.seconds.items()}}
+        return tuple(points[second] for second in sorted(points))
 
     def finding_counts(self) -> dict[tuple[str, str, str], int]:
         total: dict[tuple[str, str, str], int] = {}
@@ -184,6 +194,12 @@ class _Merge:
             for key, count in counts.items():
                 total[key] = total.get(key, 0) + count
         return total
+
+
+def _late(point: TimelinePoint, stats: SecondStats) -> TimelinePoint:
+    """A settled second with the counts of stats that arrived after it settled."""
+    return replace(point, requests=point.requests + stats.requests,
+                   errors=point.errors + stats.errors, late=point.late + stats.late)
 
 
 def run_load(prepared: PreparedLoad, config: LoadConfig, secrets: Secrets, *,
