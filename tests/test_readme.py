@@ -1,4 +1,5 @@
-"""The README's reference suite loads and runs as written against the fixed demo."""
+"""The README's reference suite loads and runs as written against the fixed demo; its
+faults file for `assay mock` is valid."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 from assay.cli.main import cli
 from assay.demo import spec_text
 from assay.demo.app import create_app
+from assay.mock.faults import load_faults
 from assay.suites import load_suite
 from servers import serve
 
@@ -60,3 +62,14 @@ def test_reference_suite_runs_under_load_against_the_fixed_demo(tmp_path, monkey
     assert {name: step["requests"] for name, step in steps.items()} == {
         "create": 6, "read until indexed": 6, "delete": 6}
     assert data["load"]["errors"] == 0
+
+
+def test_the_faults_file_in_the_readme_is_valid(tmp_path):
+    text = README.read_text()
+    section = text[text.index("**Faults**"):]
+    block = section[section.index("```yaml\n") + 8:section.index("```\n", 8)]
+    path = tmp_path / "faults.yaml"
+    path.write_text(block)
+    faults = load_faults(path)
+    assert len(faults.rules) == 3
+    assert faults.rules[2].fault == "connection_reset"

@@ -8,6 +8,7 @@ from .. import __version__
 from .demo_cmd import demo
 from .inspect_cmd import inspect
 from .load_cmd import load
+from .mock_cmd import mock
 from .test_cmd import test
 
 
@@ -24,6 +25,7 @@ def cli() -> None:
       assay test openapi.yaml --url URL   test an API
       assay test suite.yaml               run hand-written scenarios
       assay load URL --vus 64 --duration 10s   put load on an API
+      assay mock openapi.yaml             serve a mock of an API
     """
 
 
@@ -31,6 +33,7 @@ cli.add_command(test)
 cli.add_command(inspect)
 cli.add_command(demo)
 cli.add_command(load)
+cli.add_command(mock)
 
 
 def main() -> None:
