@@ -241,3 +241,11 @@ def test_journal_size_bounds_memory() -> None:
         paths = [e["path"] for e in client.get("/__assay/requests").json()["requests"]]
     assert paths == ["/books/3", "/books/4", "/books/5"]
     assert json.dumps(app.journal.entries()[0].to_json())
+
+
+def test_journal_keeps_a_large_body_truncated() -> None:
+    with mock(spec=DEMO_SPEC, options=MockOptions(validate=False)) as (_, client):
+        client.post("/books", content=b"x" * 100_000, headers=TOKEN)
+        entry = client.get("/__assay/requests").json()["requests"][0]
+    assert entry["body_size"] == 100_000 and entry["body_truncated"] is True
+    assert len(entry["body"]) == 64 * 1024

@@ -2,7 +2,7 @@
 
 ``GET /__assay/requests`` lists the entries, oldest first; ``DELETE`` clears them. The
 journal is bounded (``--journal-size``, the oldest entries leave first) so that a mock left
-running under load keeps a steady memory. Credentials are not kept: sensitive headers keep
+running under load keeps a steady memory (a body is kept up to 64 KiB). Credentials are not kept: sensitive headers keep
 their scheme word and lose their value (``Bearer <redacted>``), so a test can still assert
 that a token was sent, never read it back.
 """
@@ -13,40 +13,45 @@ import base64
 import json
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..core.secrets import is_sensitive_name
 from ..http.serving import ServerRequest
 
 REDACTED = "<redacted>"
+BODY_LIMIT = 64 * 1024
 
 
 @dataclass(slots=True)
 class Entry:
-    """One request the mock received and how it answered."""
+    """One request the mock received and how it answered.
+
+    The request is kept as received and redacted when shown: recording costs the mock a
+    tuple's worth of work per request, not a copy of every header.
+    """
 
     at: float
-    method: str
-    path: str
-    query: str
-    headers: list[tuple[str, str]]
-    body: Any
+    request: ServerRequest
     operation: str | None
     status: int | None
     fault: str | None = None
     problems: list[dict[str, str]] = field(default_factory=list)
+    body_size: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        """The entry as ``GET /__assay/requests`` shows it."""
+        """The entry as ``GET /__assay/requests`` shows it (credentials redacted)."""
+        request = self.request
         return {
             "at": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.at))
             + f".{int(self.at % 1 * 1000):03d}Z",
-            "method": self.method,
-            "path": self.path,
-            "query": self.query,
-            "headers": [[name, value] for name, value in self.headers],
-            "body": self.body,
+            "method": request.method,
+            "path": request.path,
+            "query": request.query,
+            "headers": [[name, redact_header(name, value)] for name, value in request.headers],
+            "body": body_json(request.body, request.header("content-type")),
+            "body_size": self.body_size,
+            "body_truncated": self.body_size > len(request.body),
             "operation": self.operation,
             "status": self.status,
             "fault": self.fault,
@@ -66,12 +71,11 @@ class Journal:
         """Add what the mock received for ``request`` and what it answered."""
         if self.size <= 0:
             return
-        self._entries.append(Entry(
-            at=time.time(), method=request.method, path=request.path, query=request.query,
-            headers=[(name, redact_header(name, value)) for name, value in request.headers],
-            body=body_json(request.body, request.header("content-type")),
-            operation=operation, status=status, fault=fault, problems=problems or [],
-        ))
+        size = len(request.body)
+        if size > BODY_LIMIT:  # 1000 uploads of 10 MB must not stay in memory
+            request = replace(request, body=request.body[:BODY_LIMIT])
+        self._entries.append(Entry(time.time(), request, operation, status, fault,
+                                   problems or [], size))
 
     def entries(self) -> list[Entry]:
         """Every entry, oldest first."""
