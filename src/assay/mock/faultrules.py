@@ -18,7 +18,9 @@ value: 100ms}``, ``{distribution: uniform, min: 10ms, max: 50ms}`` or ``{distrib
 lognormal, median: 80ms, sigma: 0.4, max: 2s}`` (``max`` optional). An error is a status,
 optional headers and an optional body (a string is sent as text/plain, other JSON values as
 application/json; none: an application/problem+json body). How rules match and combine is
-``mock.faults``'s business (see its docstring).
+``mock.faults``'s business (see its docstring). ``faults.schema.json``, shipped beside this
+module, describes the file for editors; the parser here checks it with messages that name
+the key and line (a test keeps the two in agreement).
 """
 
 from __future__ import annotations
