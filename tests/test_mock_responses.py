@@ -269,6 +269,8 @@ def _op(*keys: str) -> Operation:
     (("404", "201", "200"), 200), (("2XX", "404"), 200), (("default",), 200),
     (("302", "404", "default"), 302), (("404", "500"), 404), (("101", "404"), 404),
     (("4XX",), 400), ((), 200),
+    # Only errors documented: one that does not blame a valid request.
+    (("400", "401", "409", "404"), 404), (("400", "422", "409"), 409), (("400", "500"), 400),
 ])
 def test_default_status(keys, expected):
     assert default_status(_op(*keys)) == expected

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assay.mock.router import NoRoute, Route, Router, base_path
+from assay.mock.router import NoRoute, Route, Router, base_path, query_variables, split_template
 from assay.specs.loader import load_spec_text
 
 SPEC = """
@@ -80,3 +80,79 @@ def test_adjacent_variables_split_lazily() -> None:
     found = Router(spec).match("GET", "/v2/pages/home.json")
     assert isinstance(found, Route)
     assert found.path_params == {"page": "home", "extension": ".json"}
+
+
+# Real documents put queries and fragments in their paths (APIs.guru's S3, ShipStation).
+ODD_PATHS = """
+swagger: "2.0"
+info: {title: t, version: "1"}
+basePath: /api
+paths:
+  /carriers/get?code={carrierCode}:
+    get:
+      parameters: [{name: carrierCode, in: path, required: true, type: string}]
+      responses: {"200": {description: ok}}
+  /carriers/{carrierId}:
+    get:
+      parameters: [{name: carrierId, in: path, required: true, type: integer}]
+      responses: {"200": {description: ok}}
+  /#DeleteRule:
+    post: {responses: {"200": {description: ok}}}
+  /{Bucket}#ListObjects:
+    get:
+      parameters: [{name: Bucket, in: path, required: true, type: string}]
+      responses: {"200": {description: ok}}
+  /{Bucket}?acl:
+    get:
+      parameters: [{name: Bucket, in: path, required: true, type: string}]
+      responses: {"200": {description: ok}}
+  /{Bucket}?list-type=2&prefix={prefix}#ListObjectsV2:
+    get:
+      parameters: [{name: Bucket, in: path, required: true, type: string}]
+      responses: {"200": {description: ok}}
+"""
+
+
+@pytest.fixture(scope="module")
+def odd() -> Router:
+    return Router(load_spec_text(ODD_PATHS))
+
+
+def test_a_templates_query_and_fragment_are_not_matched_against_the_path(odd: Router) -> None:
+    carrier = odd.match("GET", "/api/carriers/get")
+    assert isinstance(carrier, Route)
+    assert carrier.operation.path == "/carriers/get?code={carrierCode}"
+    assert carrier.path_params == {}  # the variable travels in the query
+    numbered = odd.match("GET", "/api/carriers/12")
+    assert isinstance(numbered, Route) and numbered.path_params == {"carrierId": "12"}
+    rule = odd.match("POST", "/api")
+    assert isinstance(rule, Route) and rule.operation.path == "/#DeleteRule"
+    assert odd.allowed("/carriers/get") == ["GET", "HEAD"]
+
+
+@pytest.mark.parametrize(("query", "chosen"), [
+    (None, "/{Bucket}#ListObjects"),   # no query given: the one without literal pieces
+    ("", "/{Bucket}#ListObjects"),
+    ("acl", "/{Bucket}?acl"),
+    ("acl=&x=1", "/{Bucket}?acl"),
+    ("list-type=2&prefix=a", "/{Bucket}?list-type=2&prefix={prefix}#ListObjectsV2"),
+    ("list-type=1", "/{Bucket}#ListObjects"),  # no template asks for list-type=1
+])
+def test_literal_query_pieces_choose_between_operations_on_one_path(
+        odd: Router, query: str | None, chosen: str) -> None:
+    found = odd.match("GET", "/api/photos", query)
+    assert isinstance(found, Route) and found.operation.path == chosen
+    assert found.path_params == {"Bucket": "photos"}
+
+
+@pytest.mark.parametrize(("template", "path", "wants", "variables"), [
+    ("/books/{id}", "/books/{id}", (), {}),
+    ("/#DeleteRule", "/", (), {}),
+    ("/{B}?acl#GetAcl", "/{B}", (("acl", None),), {}),
+    ("/?Operation=Cancel%20Job", "/", (("Operation", "Cancel Job"),), {}),
+    ("/get?code={c}&all=true", "/get", (("all", "true"),), {"c": "code"}),
+    ("/get?code=x{c}", "/get", (), {}),  # part of a value: nothing to read back
+])
+def test_split_template_and_query_variables(template, path, wants, variables) -> None:
+    assert split_template(template) == (path, wants)
+    assert query_variables(template) == variables

@@ -32,6 +32,7 @@ from assay.mock.validation import (
     problem_response,
 )
 from assay.specs import ApiSpec, load_spec
+from assay.specs.loader import load_spec_text
 
 DEMO_SPEC = Path(assay.demo.__file__).parent / "openapi.yaml"
 
@@ -346,6 +347,37 @@ def test_a_template_variable_left_unfilled_is_a_missing_parameter(mock):
     assert texts(validated) == ["path.id: required parameter is missing"]
 
 
+def test_a_path_variable_the_template_holds_in_its_query_is_read_from_the_query():
+    # APIs.guru documents do this ("/carriers/get?code={carrierCode}", in: path).
+    spec = load_spec_text("""
+openapi: 3.0.3
+info: {title: q, version: "1"}
+paths:
+  /carriers/get?code={carrierCode}:
+    get:
+      parameters:
+        - {name: carrierCode, in: path, required: true, schema: {type: string, minLength: 2}}
+        - name: point
+          in: query
+          schema: {type: object, additionalProperties: {type: integer}}
+      responses: {"200": {description: ok}}
+""")
+    mock = Mock(spec)
+    validated = mock.send("GET", "/carriers/get?code=ups")
+    assert validated.ok, texts(validated)
+    # "code" is the variable's, not a property of the exploded object "point".
+    assert validated.params == {"path": {"carrierCode": "ups"}, "query": {}, "header": {},
+                                "cookie": {}}
+    assert texts(mock.send("GET", "/carriers/get?code=u")) == [
+        "path.carrierCode: 'u' is too short"]
+    assert texts(mock.send("GET", "/carriers/get")) == [
+        "path.carrierCode: required parameter is missing"]
+    operation = spec.operations[0]
+    for case in example_cases(operation, spec.registry).cases:
+        validated, _ = mock.send_built(mock.build(case))
+        assert validated.ok, texts(validated)
+
+
 QUERY_HEADERS = [("X-Rate", "3"), ("Cookie", "session=abc")]
 
 
@@ -534,6 +566,9 @@ def test_form_errors_are_located_by_field(mock):
         "body: 'name' is a required property",
         "body/age: 'old' is not of type 'integer'",
         "body/tags/0: 'long' is too long"]
+    # "tags=" is an empty array, as in a query.
+    assert mock.send("POST", "/form", FORM, b"name=Ann&tags=").body == {"name": "Ann",
+                                                                         "tags": []}
     # An empty form is the empty object: present, and missing its required field.
     assert texts(mock.send("POST", "/form", FORM, b"")) == [
         "body: 'name' is a required property"]

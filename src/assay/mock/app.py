@@ -105,7 +105,8 @@ class MockApp:
         """Answer ``request`` (synchronously when no delay or upstream is involved)."""
         if request.path.startswith("/__assay/") or request.path == "/__assay":
             return self.admin.handle(request)
-        route = self.router.match(request.method, request.path) if self.router else None
+        route = (self.router.match(request.method, request.path, request.query)
+                 if self.router else None)
         if self.options.cors and request.method == "OPTIONS":
             preflight = self._options(request, route)
             if preflight is not None:

@@ -211,6 +211,8 @@ class BodyReader:
             return MISSING
         if shape.kind == "object" or self._json_field(name):
             return _json(values[0], _pointer(name))
+        if shape.kind == "array" and all(v == "" for v in values):
+            return []  # "tags=": how an empty array is written, as in a query
         return shape.texts(values)
 
     def _json_field(self, name: str) -> bool:

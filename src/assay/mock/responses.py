@@ -44,6 +44,10 @@ from .values import ValueMaker, encode
 __all__ = ["Choice", "Planned", "ResponseBook", "default_status", "parse_prefer"]
 
 NO_BODY_STATUSES = frozenset((204, 205, 304))
+NOT_THE_REQUEST = (404, 409, 410, 412, 423, 428)
+"""Errors that blame the state of things, not the request, in the order the mock prefers
+them for an operation that documents no success: a mock holds no data, so "not found"
+is honest, while a 400 would tell a client its valid request is wrong."""
 CACHE_LIMIT = 4096
 """Rendered answers ``respond`` keeps (one per operation and distinct choice)."""
 # Never taken from the document: the server frames and dates the message itself.
@@ -80,7 +84,8 @@ class _Example:
 
 def default_status(operation: Operation) -> int:
     """The status answered without ``Prefer: code``: the lowest documented 2xx, else the
-    lowest 3xx, else 200 for ``default``, else the first documented code (a 1xx only when
+    lowest 3xx, else 200 for ``default``; an operation that documents only errors gets
+    the first of ``NOT_THE_REQUEST`` it documents, else its first code (a 1xx only when
     nothing else is documented: an interim status cannot end an exchange). A range key
     counts as its first code (``2XX`` is 200); no responses at all: 200."""
     codes = [_first_code(key) for key in operation.responses if key != "default"]
@@ -91,6 +96,9 @@ def default_status(operation: Operation) -> int:
     if "default" in operation.responses:
         return 200
     final = [code for code in codes if code >= 200]
+    for code in NOT_THE_REQUEST:
+        if code in final:
+            return code
     return (final or codes or [200])[0]
 
 

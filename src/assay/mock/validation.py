@@ -46,6 +46,7 @@ from .param_parsing import (
     read_query,
     shape_of,
 )
+from .router import query_variables
 
 MAX_PARAMETER_ERRORS = 3
 MAX_BODY_ERRORS = 10
@@ -220,10 +221,16 @@ class _Plan:
         self.spec = spec
         self.security: SecurityPlan | None = security_plan(operation, spec)
         params = [p for p in operation.parameters if not ignored_parameter(p)]
-        claimed = _claimed(params, self.security)
+        # A path variable the template holds in its query ("/get?code={code}") comes in
+        # the query: read it there (and keep it from an exploded object's properties).
+        moved = query_variables(operation.path)
+        in_query = frozenset(moved[p.name] for p in params
+                             if p.location == "path" and p.name in moved)
+        claimed = _claimed(params, self.security, in_query)
         order = {location: index for index, location in enumerate(_LOCATIONS)}
         params.sort(key=lambda p: order.get(p.location, len(order)))
-        self.checks = [_ParameterCheck(p, spec, claimed.get(p.location, frozenset()))
+        self.checks = [_ParameterCheck(p, spec, claimed.get(p.location, frozenset()),
+                                       moved.get(p.name) if p.location == "path" else None)
                        for p in params if p.location in order]
         self.error_status = error_status(operation)
         self.trivial = (not self.checks and operation.request_body is None
@@ -286,11 +293,13 @@ class _Plan:
         return found
 
 
-def _claimed(params: list[Parameter], security: SecurityPlan | None
-             ) -> dict[str, frozenset[str]]:
+def _claimed(params: list[Parameter], security: SecurityPlan | None,
+             in_query: frozenset[str] = frozenset()) -> dict[str, frozenset[str]]:
     """Per location, the names that belong to a declared parameter or a credential (an
-    exploded object parameter does not take them as its properties)."""
-    names: dict[str, set[str]] = {"query": set(MOCK_QUERY_PARAMETERS), "cookie": set()}
+    exploded object parameter does not take them as its properties); ``in_query`` names
+    the query parameters that carry path variables."""
+    names: dict[str, set[str]] = {"query": set(MOCK_QUERY_PARAMETERS) | in_query,
+                                  "cookie": set()}
     for param in params:
         if param.location in names:
             names[param.location].add(param.name)
@@ -304,10 +313,13 @@ def _claimed(params: list[Parameter], security: SecurityPlan | None
 class _ParameterCheck:
     """Reads and validates one parameter; its validator is compiled on first use."""
 
-    __slots__ = ("param", "where", "shape", "claimed", "spec", "_validator", "_verdicts")
+    __slots__ = ("param", "where", "shape", "claimed", "spec", "query_name", "_validator",
+                 "_verdicts")
 
-    def __init__(self, param: Parameter, spec: ApiSpec, claimed: frozenset[str]):
+    def __init__(self, param: Parameter, spec: ApiSpec, claimed: frozenset[str],
+                 query_name: str | None = None):
         self.param = param
+        self.query_name = query_name  # a path variable sent in the query, under this name
         self.where = f"{param.location}.{param.name}"
         self.shape: Shape = shape_of(param.schema, spec.registry)
         self.claimed = claimed
@@ -356,6 +368,8 @@ class _ParameterCheck:
         location = param.location
         if location == "path":
             text = path_params.get(param.name)
+            if text is None and self.query_name is not None:
+                text = next(iter(inputs.query().get(self.query_name, ())), None)
             if text is None or text == "{" + param.name + "}":
                 return MISSING  # "/items/{id}" sent as is: the client left the variable out
             return read_content(text, content) if content else read_path(param, self.shape, text)
