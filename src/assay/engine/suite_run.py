@@ -18,7 +18,7 @@ from ..checks.capture import apply_captures
 from ..checks.expect import check_expect
 from ..checks.registry import CheckContext, CheckRegistry
 from ..core.events import CaseFinished, Event, PhaseFinished, PhaseStarted, RunError
-from ..core.records import Exchange, Failure, Request
+from ..core.records import Exchange, Failure, Request, Response
 from ..http.build import build_raw_request
 from ..specs.model import ApiSpec
 from ..suites import (
@@ -118,15 +118,11 @@ class SuiteRunner:
         if self.dry_run:
             return CaseFinished("scenarios", label, Exchange(request), group=group,
                                 name=step.name, previous=previous)
-        exchange = await self._send_with_retry(step, request, variables,
-                                               template.timeout or self.suite.timeout)
+        exchange = await send_with_retry(self.session, step, request, variables,
+                                         template.timeout or self.suite.timeout)
         failures: list[Failure] = []
         if exchange.response is not None:
-            if step.expect is not None:
-                failures.extend(check_expect(step.expect, exchange.response, variables))
-            captured, capture_failures = apply_captures(step.capture, exchange.response)
-            variables.update(captured)
-            failures.extend(capture_failures)
+            failures.extend(check_step(step, exchange.response, variables))
             if operation is not None:
                 ctx = CheckContext(operation, self.spec.registry, self.max_response_time)
                 failures.extend(self.checks.run(ctx, exchange.response, None))
@@ -136,17 +132,33 @@ class SuiteRunner:
     def _request(self, t: RequestTemplate) -> tuple[Request, str]:
         return step_request(t, self.base_url, self.suite.source)
 
-    async def _send_with_retry(self, step: Step, request: Request, variables: dict[str, Any],
-                               timeout: float | None) -> Exchange:
-        retry = step.retry
-        attempts = 1 + (retry.times if retry else 0)
-        exchange = await self.session.send(request, timeout=timeout)
-        for _ in range(attempts - 1):
-            if not _should_retry(step, exchange, variables):
-                break
-            await asyncio.sleep(retry.delay_s)
-            exchange = await self.session.send(request, timeout=timeout)
-        return exchange
+
+async def send_with_retry(session: Session, step: Step, request: Request,
+                          variables: dict[str, Any], timeout: float | None) -> Exchange:
+    """Send a step's request, repeating it as its ``retry:`` says (shared by ``assay test``
+    and ``assay monitor``)."""
+    retry = step.retry
+    attempts = 1 + (retry.times if retry else 0)
+    exchange = await session.send(request, timeout=timeout)
+    for _ in range(attempts - 1):
+        if not _should_retry(step, exchange, variables):
+            break
+        await asyncio.sleep(retry.delay_s)
+        exchange = await session.send(request, timeout=timeout)
+    return exchange
+
+
+def check_step(step: Step, response: Response, variables: dict[str, Any]) -> list[Failure]:
+    """The failures of a step's ``expect`` and ``capture`` on ``response``; captured values
+    go into ``variables`` for later steps. Raises ``TemplateError`` when an expectation
+    names an undefined variable."""
+    failures: list[Failure] = []
+    if step.expect is not None:
+        failures.extend(check_expect(step.expect, response, variables))
+    captured, capture_failures = apply_captures(step.capture, response)
+    variables.update(captured)
+    failures.extend(capture_failures)
+    return failures
 
 
 def step_request(t: RequestTemplate, base_url: str, suite_source: str) -> tuple[Request, str]:
