@@ -297,3 +297,21 @@ def _span(seconds: float) -> str:
         if seconds >= size:
             return f"{round(seconds / size, 1):g}{unit}"
     return f"{round(seconds, 1):g}s"
+
+
+def budget_summary(slo: Slo, counts_for: Callable[[str], Counts], now: float
+                   ) -> dict[str, Any]:
+    """The SLO budget as the dashboard and the API show it::
+
+        {"window_s": 2592000.0,
+         "objectives": {"availability": {"target": 0.999, "remaining": 0.62},
+                        "latency": {"target": 0.95, "threshold_ms": 300.0, "remaining": 1.0}}}
+    """
+    left = budget_remaining(slo, counts_for, now)
+    found: dict[str, Any] = {}
+    for objective, target in objectives(slo).items():
+        entry: dict[str, Any] = {"target": target, "remaining": left[objective]}
+        if objective == "latency":
+            entry["threshold_ms"] = slo.latency_ms
+        found[objective] = entry
+    return {"window_s": slo.window_s, "objectives": found}
