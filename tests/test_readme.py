@@ -1,5 +1,5 @@
 """The README's reference suite loads and runs as written against the fixed demo; its
-faults file for `assay mock` is valid."""
+faults file for `assay mock` is valid and its monitors file for `assay monitor` loads."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from assay.cli.main import cli
 from assay.demo import spec_text
 from assay.demo.app import create_app
 from assay.mock.faults import load_faults
+from assay.monitor.config import load_config
 from assay.suites import load_suite
 from servers import serve
 
@@ -73,3 +74,17 @@ def test_the_faults_file_in_the_readme_is_valid(tmp_path):
     faults = load_faults(path)
     assert len(faults.rules) == 3
     assert faults.rules[2].fault == "connection_reset"
+
+
+def test_the_monitors_file_in_the_readme_loads_as_written(tmp_path):
+    text = README.read_text()
+    section = text[text.index("## `assay monitor`"):]
+    block = section[section.index("```yaml\n") + 8:]
+    block = block[:block.index("```\n")]
+    path = tmp_path / "monitors.yaml"
+    path.write_text(block)
+    config = load_config(path)
+    assert [(m.name, m.kind, m.every_s) for m in config.monitors] == [
+        ("health", "http", 1.0), ("book flow", "scenario", 30.0)]
+    assert [(c.name, c.kind, c.settings.failure_threshold) for c in config.channels] == [
+        ("ops", "webhook", 3)]

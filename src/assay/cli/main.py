@@ -9,6 +9,7 @@ from .demo_cmd import demo
 from .inspect_cmd import inspect
 from .load_cmd import load
 from .mock_cmd import mock
+from .monitor_cmd import monitor
 from .test_cmd import test
 
 
@@ -26,6 +27,7 @@ def cli() -> None:
       assay test suite.yaml               run hand-written scenarios
       assay load URL --vus 64 --duration 10s   put load on an API
       assay mock openapi.yaml             serve a mock of an API
+      assay monitor monitors.yaml         run monitors, alert, serve a dashboard
     """
 
 
@@ -34,6 +36,7 @@ cli.add_command(inspect)
 cli.add_command(demo)
 cli.add_command(load)
 cli.add_command(mock)
+cli.add_command(monitor)
 
 
 def main() -> None:
