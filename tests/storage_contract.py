@@ -226,7 +226,7 @@ class StoreContract:
         assert (item.dedup_key, item.channel, item.payload) == ("k1", "ops",
                                                                {"event": "firing", "n": [1]})
         assert (item.created_at, item.next_attempt_at, item.attempts) == (H0, H0, 0)
-        assert item.delivered_at is None and item.held is False
+        assert item.delivered_at is None and item.held is False and item.gave_up_at is None
 
     def test_claim_due_is_exclusive_until_the_lease_ends(self, store):
         for key in ("k1", "k2", "k3"):
@@ -258,10 +258,24 @@ class StoreContract:
         [retry] = store.claim_due(H0 + 31, "b")
         assert (retry.attempts, retry.last_error, retry.next_attempt_at) == (
             1, "connection refused", H0 + 31)
+        assert retry.gave_up_at is None  # retried, not given up
         store.mark_failed(retry.id, H0 + 32, "HTTP 500", None)
         assert store.claim_due(H0 + 10 * DAY, "c") == []  # given up
         [kept] = store.outbox(delivered=False)
         assert (kept.attempts, kept.last_error, kept.delivered_at) == (2, "HTTP 500", None)
+        assert kept.gave_up_at == H0 + 32
+
+    def test_gave_up_at_is_set_only_on_the_item_given_up(self, store):
+        for key in ("retried", "abandoned", "delivered"):
+            store.enqueue(event(key), {}, H0)
+        retried, abandoned, delivered = store.claim_due(H0, "a")
+        store.mark_failed(retried.id, H0 + 1, "timeout", H0 + 60)
+        store.mark_failed(abandoned.id, H0 + 2, "HTTP 410", None)
+        store.mark_delivered(delivered.id, H0 + 3)
+        found = {i.dedup_key: (i.gave_up_at, i.delivered_at, i.attempts)
+                 for i in store.outbox()}
+        assert found == {"retried": (None, None, 1), "abandoned": (H0 + 2, None, 1),
+                         "delivered": (None, H0 + 3, 1)}
 
     def test_held_items_wait_for_release(self, store):
         store.enqueue(event("k1", "ops"), {}, H0, held=True)

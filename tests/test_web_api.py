@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from assay.monitor.config import load_config
-from assay.monitor.records import RunResult
+from assay.monitor.notification import payload
+from assay.monitor.records import AlertEvent, RunResult
 from assay.storage.memory import MemoryStore
 from assay.web.app import create_app
 from assay.web.params import days_from_civil, parse_time_text
@@ -63,11 +64,59 @@ def web_config(folder: Path):
     return load_config(path, env={})
 
 
+BAD_GATEWAY = "webhook answered 502 Bad Gateway"
+REFUSED = f"connection refused by {HOSTILE}"
+# The seeded outbox, newest first: (monitor, channel, event, status).
+NOTIFICATIONS = [
+    ("health", "ops", "anomaly", "pending"),
+    ("book flow", "ops", "reminder", "held"),
+    ("book flow", "pager", "firing", "pending"),
+    ("book flow", "ops", "firing", "failed"),
+    ("health", "ops", "resolved", "delivered"),
+    ("health", "ops", "firing", "delivered"),
+]
+
+
+def seed_notification(store: MemoryStore, kind: str, monitor: str, channel: str, at: float, *,
+                      held: bool = False,
+                      failures: tuple[tuple[float, str, float | None], ...] = (),
+                      delivered_at: float | None = None) -> None:
+    """Queue a notification at ``at`` and play its deliveries: ``failures`` are
+    ``(when, error, next attempt or None to give up)``, then maybe a delivery."""
+    event = AlertEvent(kind, monitor, channel, "local", at, f"{monitor}: {kind}",
+                       f"{monitor}|{channel}|{kind}|{at:.0f}")
+    assert store.enqueue(event, payload(event), at, held=held)
+    item_id = store.outbox(limit=1)[0].id
+    for when, error, retry_at in failures:
+        store.mark_failed(item_id, when, error, retry_at)
+    if delivered_at is not None:
+        store.mark_delivered(item_id, delivered_at)
+
+
+def seed_outbox(store: MemoryStore) -> None:
+    """``NOTIFICATIONS``: ``health``'s firing and resolved delivered; ``book flow``'s firing
+    given up after 5 attempts on ``ops`` and retrying on ``pager`` (its error is hostile
+    markup), its reminder held by the silence; a fresh ``health`` anomaly."""
+    seed_notification(store, "firing", "health", "ops", NOW - 39 * 600,
+                      delivered_at=NOW - 39 * 600 + 1)
+    seed_notification(store, "resolved", "health", "ops", NOW - 36 * 600,
+                      failures=((NOW - 36 * 600, "timed out after 10s", NOW - 36 * 600 + 30),),
+                      delivered_at=NOW - 36 * 600 + 31)
+    start = NOW - 1500
+    seed_notification(store, "firing", "book flow", "ops", start, failures=tuple(
+        (start + 60 * n, BAD_GATEWAY, None if n == 4 else start + 60 * (n + 1))
+        for n in range(5)))
+    seed_notification(store, "firing", "book flow", "pager", start, failures=(
+        (start, REFUSED, NOW - 60), (NOW - 60, REFUSED, NOW + 240)))
+    seed_notification(store, "reminder", "book flow", "ops", NOW - 300, held=True)
+    seed_notification(store, "anomaly", "health", "ops", NOW - 60)
+
+
 def seeded_store() -> MemoryStore:
     """Two days of ``health`` runs every 10 minutes (3 failed 6 hours ago, a resolved
     incident then), ``book flow`` failing now with an open incident whose reason is
     hostile markup, ``cache port`` up (in maintenance), ``nightly-backup`` never pinged,
-    and one active silence."""
+    one active silence, and the notifications of ``seed_outbox``."""
     store = MemoryStore()
     for i in range(288):
         at = NOW - (i + 1) * 600 + 5
@@ -83,6 +132,7 @@ def seeded_store() -> MemoryStore:
     store.open_incident("book flow", NOW - 1500, HOSTILE, "local")
     store.add_result(RunResult("cache port", "local", NOW - 300, NOW - 300, True, None, 1.5))
     store.add_silence("book flow", NOW - 600, NOW + 3000, "known outage", "ops")
+    seed_outbox(store)
     return store
 
 
@@ -178,6 +228,72 @@ def test_incidents_newest_first_and_by_monitor(api):
     assert health[0]["resolved_at"] == "2025-06-15T09:06:40Z"
     assert api.get("/api/incidents", params={"since": str(NOW - 3600)}).json()[0][
         "monitor"] == "book flow"
+
+
+def _summary(notifications: list[dict]) -> list[tuple[str, str, str, str]]:
+    return [(n["monitor"], n["channel"], n["event"], n["status"]) for n in notifications]
+
+
+def test_notifications_newest_first_with_status_attempts_and_errors(api):
+    notifications = api.get("/api/notifications").json()
+    assert _summary(notifications) == NOTIFICATIONS
+    anomaly, held, retrying, failed, resolved, _ = notifications
+    assert failed == {
+        "id": failed["id"], "event": "firing", "monitor": "book flow", "channel": "ops",
+        "dedup_key": "book flow|ops|firing|1749998500", "created_at": "2025-06-15T14:41:40Z",
+        "attempts": 5, "next_attempt_at": "2025-06-15T14:45:40Z", "delivered_at": None,
+        "gave_up_at": "2025-06-15T14:45:40Z", "last_error": BAD_GATEWAY, "status": "failed",
+        "message": "book flow: firing"}
+    assert (retrying["attempts"], retrying["last_error"], retrying["gave_up_at"]) == (
+        2, REFUSED, None)
+    assert retrying["next_attempt_at"] == "2025-06-15T15:10:40Z"
+    assert (resolved["attempts"], resolved["delivered_at"], resolved["last_error"]) == (
+        2, "2025-06-15T09:07:11Z", "timed out after 10s")
+    assert (anomaly["attempts"], anomaly["last_error"]) == (0, None)
+    assert held["delivered_at"] is None and held["gave_up_at"] is None
+
+
+@pytest.mark.parametrize("status", ["pending", "held", "delivered", "failed"])
+def test_notifications_by_status(api, status):
+    found = api.get("/api/notifications", params={"status": status}).json()
+    assert _summary(found) == [n for n in NOTIFICATIONS if n[3] == status]
+
+
+def test_notifications_by_monitor_channel_and_limit(api):
+    health = api.get("/api/notifications", params={"monitor": "health"}).json()
+    assert _summary(health) == [n for n in NOTIFICATIONS if n[0] == "health"]
+    pager = api.get("/api/notifications", params={"channel": "pager"}).json()
+    assert _summary(pager) == [("book flow", "pager", "firing", "pending")]
+    both = api.get("/api/notifications", params={
+        "monitor": "book flow", "channel": "ops", "status": "held"}).json()
+    assert _summary(both) == [("book flow", "ops", "reminder", "held")]
+    newest = api.get("/api/notifications", params={"monitor": "health", "limit": 2}).json()
+    assert [n["event"] for n in newest] == ["anomaly", "resolved"]
+    assert len(api.get("/api/notifications", params={"limit": 3}).json()) == 3
+    assert api.get("/api/notifications", params={"monitor": "nobody"}).json() == []
+    assert api.get("/api/notifications", params={"channel": ""}).json() == []
+
+
+def test_notification_filters_reach_past_the_newest_items(tmp_path):
+    store = MemoryStore()
+    seed_notification(store, "firing", "old", "ops", NOW - 5000, failures=(
+        (NOW - 4999, "HTTP 404", None),))
+    for i in range(900):
+        seed_notification(store, "anomaly", "busy", "ops", NOW - 4000 + i)
+    with serve(create_app(web_view(tmp_path, store))) as url:
+        found = httpx.get(f"{url}/api/notifications", params={"monitor": "old"}).json()
+        failed = httpx.get(f"{url}/api/notifications", params={"status": "failed"}).json()
+        pending = httpx.get(f"{url}/api/notifications",
+                            params={"status": "pending", "limit": 1000}).json()
+    assert _summary(found) == _summary(failed) == [("old", "ops", "firing", "failed")]
+    assert len(pending) == 900
+
+
+@pytest.mark.parametrize("value", ["lost", "", "FAILED", "delivered,failed"])
+def test_a_bad_notification_status_is_400_naming_it(api, value):
+    body = _problem(api.get("/api/notifications", params={"status": value}), 400)
+    assert [e["field"] for e in body["errors"]] == ["status"]
+    assert "pending, held, delivered, failed" in body["errors"][0]["message"]
 
 
 def test_silence_create_read_list_delete(api, view):
@@ -313,6 +429,15 @@ def test_pages_escape_config_and_api_text_and_redact_the_database(api):
     # The public page shows no failure reason (they can name internal hosts).
     assert "__pwned" not in api.get("/status").text
     assert "pg-s3cret-pw" not in api.get("/api/openapi.json").text
+
+
+def test_notifications_are_on_the_dashboard_and_monitor_pages_not_on_the_status_page(api):
+    assert BAD_GATEWAY in api.get("/").text
+    health = api.get("/monitors/health").text
+    assert "timed out after 10s" in health and BAD_GATEWAY not in health
+    assert BAD_GATEWAY in api.get("/monitors/book flow").text
+    public = api.get("/status").text
+    assert 'id="notifications"' not in public and "Bad Gateway" not in public
 
 
 def test_unknown_monitor_page_and_range_are_html_errors(api):

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from assay.cli.main import cli
 from assay.web.app import create_app
+from assay.web.notifications import STATUSES
 from assay.web.openapi import document_text
 from assay.web.params import DURATION_PATTERN, EPOCH_PATTERN, MONITOR_PATTERN, REASON_PATTERN
 from servers import serve
@@ -20,7 +21,8 @@ from test_web_api import TOKEN, web_view
 OPERATIONS = {
     ("get", "/api/monitors"), ("post", "/api/monitors/{name}/pause"),
     ("post", "/api/monitors/{name}/resume"), ("get", "/api/results"),
-    ("get", "/api/incidents"), ("get", "/api/silences"), ("post", "/api/silences"),
+    ("get", "/api/incidents"), ("get", "/api/notifications"), ("get", "/api/silences"),
+    ("post", "/api/silences"),
     ("get", "/api/silences/{silenceId}"), ("delete", "/api/silences/{silenceId}"),
     ("post", "/api/heartbeat/{name}"), ("get", "/api/openapi.json"),
 }
@@ -40,6 +42,10 @@ def test_the_document_lists_exactly_the_api_and_its_patterns_are_the_servers():
     assert new_silence["duration"]["anyOf"][1]["pattern"] == DURATION_PATTERN
     assert new_silence["monitor"]["pattern"] == MONITOR_PATTERN
     assert new_silence["reason"]["pattern"] == REASON_PATTERN
+    parameters = document["paths"]["/api/notifications"]["get"]["parameters"]
+    [status] = [p for p in parameters if p.get("name") == "status"]
+    assert tuple(status["schema"]["enum"]) == STATUSES
+    assert tuple(schemas["Notification"]["properties"]["status"]["enum"]) == STATUSES
 
 
 @pytest.mark.parametrize("auth", [True, False], ids=["token", "open"])

@@ -1,5 +1,6 @@
 """The dashboard, a monitor's page and the status page in headless Chromium (Playwright):
-what they show (states, uptimes, incidents, SLO budget), that hostile text stays text under
+what they show (states, uptimes, incidents, SLO budget, notifications and their delivery
+errors), that hostile text stays text under
 the CSP, that the page's own script runs, and that the pause button works.
 
 Screenshots are saved under pytest's temporary directory; their paths are printed (``-s``).
@@ -14,7 +15,7 @@ import pytest
 from assay.web.app import create_app
 from servers import serve
 from test_report_html_browser import CHROMIUM, CHROMIUM_ARGS, _require_chromium
-from test_web_api import HOSTILE, TOKEN, web_view
+from test_web_api import BAD_GATEWAY, HOSTILE, NOTIFICATIONS, REFUSED, TOKEN, web_view
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -96,6 +97,36 @@ def test_dashboard_shows_states_uptimes_and_sparklines(page, tmp_path):
     _screenshot(page, tmp_path, "dashboard")
 
 
+def _edge(row) -> str:
+    """The colour of a table row's left edge (``none`` when it has none)."""
+    return row.locator("td").first.evaluate("td => getComputedStyle(td).boxShadow")
+
+
+def test_dashboard_shows_notifications_and_failed_deliveries_stand_out(page, tmp_path):
+    rows = page.locator("#notifications tbody tr")
+    shown = rows.evaluate_all("rows => rows.map(r => Array.from(r.cells, c => c.innerText))")
+    assert [(r[1], r[2], r[3], r[4].split("\n")[0]) for r in shown] == NOTIFICATIONS
+    failed = page.locator("#notifications tr[data-status='failed']")
+    assert failed.locator("td.error").inner_text() == BAD_GATEWAY
+    assert failed.locator("td.num").inner_text() == "5"
+    retrying = page.locator("#notifications tr.notification-pending.attention")
+    assert retrying.count() == 1
+    assert retrying.locator("td.error").inner_text() == REFUSED  # markup shown as text
+    assert "retry" in retrying.locator(".muted").inner_text()
+    delivered = page.locator("#notifications tr[data-status='delivered']")
+    assert delivered.count() == 2
+    # Given up and retrying deliveries stand out (the page's style applied under the CSP);
+    # delivered ones and a fresh pending one do not.
+    assert "none" not in _edge(failed) and "none" not in _edge(retrying)
+    assert _edge(failed) != _edge(retrying)
+    assert _edge(delivered.first) == "none"
+    assert _edge(page.locator("#notifications tr.notification-pending:not(.attention)")) == "none"
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert page.problems == []
+    page.locator("#notifications").screenshot(path=str(tmp_path / "notifications.png"))
+    print(f"screenshot: {tmp_path / 'notifications.png'}")
+
+
 def test_monitor_page_shows_incident_runs_chart_and_slo(page, site, tmp_path):
     url, _ = site
     page.click("tr[data-monitor='health'] a.name")
@@ -116,6 +147,11 @@ def test_monitor_page_shows_incident_runs_chart_and_slo(page, site, tmp_path):
     assert availability.locator(".budget").inner_text() == "-4.2%"
     assert "spent" in availability.locator(".budget").get_attribute("class")
     assert page.locator("#slo tr[data-objective='latency'] .budget").inner_text() == "79.2%"
+    notifications = page.locator("#notifications tbody tr")
+    assert notifications.evaluate_all("rows => rows.map(r => r.dataset.status)") == [
+        "pending", "delivered", "delivered"]  # health's only, without a monitor column
+    assert page.locator("#notifications th").all_inner_texts()[:2] == ["Queued", "Channel"]
+    assert "timed out after 10s" in notifications.nth(1).inner_text()
     page.click(".ranges a:text('7d')")
     assert page.url.endswith("?range=7d")
     assert page.locator("#latency svg.chart .c-p50 polyline").count() >= 1
@@ -152,6 +188,8 @@ def test_status_page_groups_components_and_lists_incidents(browser, site, tmp_pa
         assert history.nth(0).locator(".state").inner_text() == "ongoing"
         assert "resolved after 30m" in history.nth(1).inner_text()
         assert "__pwned" not in page.content() and "503" not in page.content()
+        assert page.locator("#notifications").count() == 0  # not for the public
+        assert "Bad Gateway" not in page.content()
         assert errors == []
         _screenshot(page, tmp_path, "status")
     finally:

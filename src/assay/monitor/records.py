@@ -75,6 +75,7 @@ class OutboxItem:
     delivered_at: float | None = None
     last_error: str | None = None
     held: bool = False  # a maintenance window or silence holds it; released later
+    gave_up_at: float | None = None  # delivery was abandoned then (``last_error`` says why)
 
 
 @dataclass(slots=True)

@@ -33,17 +33,21 @@ def _json_copy(value: Any) -> Any:
 
 @dataclass(slots=True)
 class _Queued:
-    """An outbox item with what the record does not show: its claim, whether we gave up."""
+    """An outbox item with what the record does not show: its claim."""
 
     item: OutboxItem
     claimed_by: str | None = None
     claimed_until: float | None = None
-    gave_up: bool = False
+
+    @property
+    def settled(self) -> bool:
+        """Delivered or given up: nothing more will be tried."""
+        return self.item.delivered_at is not None or self.item.gave_up_at is not None
 
     def due(self, now: float, owner: str) -> bool:
         """Whether ``owner`` may claim it at ``now``."""
         item = self.item
-        if item.delivered_at is not None or item.held or self.gave_up:
+        if self.settled or item.held:
             return False
         if item.next_attempt_at > now:
             return False
@@ -173,8 +177,7 @@ class MemoryStore:
 
     def _prune_outbox(self, before: float) -> int:
         settled = [i for i, q in self._outbox.items()
-                   if (q.item.delivered_at is not None or q.gave_up)
-                   and q.item.created_at < before]
+                   if q.settled and q.item.created_at < before]
         for item_id in settled:
             del self._dedup[self._outbox.pop(item_id).item.dedup_key]
         return len(settled)
@@ -245,7 +248,7 @@ class MemoryStore:
             queued.item.last_error = error[:1000]
             queued.claimed_by = queued.claimed_until = None
             if next_attempt_at is None:
-                queued.gave_up = True
+                queued.item.gave_up_at = now
             else:
                 queued.item.next_attempt_at = next_attempt_at
 

@@ -26,7 +26,7 @@ MAX_ERROR = 1000  # characters kept of a delivery error
 def _item(row: Row) -> OutboxItem:
     return OutboxItem(row.id, row.dedup_key, row.channel, json.loads(row.payload),
                       row.created_at, row.attempts, row.next_attempt_at, row.delivered_at,
-                      row.last_error, row.held)
+                      row.last_error, row.held, gave_up_at=row.gave_up_at)
 
 
 def enqueue(engine: Engine, event: AlertEvent, payload: dict[str, Any], now: float,

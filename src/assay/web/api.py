@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from ..monitor.model import Monitor
 from .jsonview import incident_json, iso, monitor_json, newest, result_json, silence_json
+from .notifications import STATUSES, find_notifications, notification_json
 from .params import new_silence, parse_json, query_int, query_time, text_int
 from .problems import bad_parameter, json_response, not_found
 from .view import MonitorView
@@ -121,6 +122,23 @@ class IncidentList(HTTPEndpoint):
         return json_response([incident_json(i) for i in incidents])
 
 
+class NotificationList(HTTPEndpoint):
+    """/api/notifications"""
+
+    def get(self, request: Request) -> Response:
+        """Notifications (the outbox) newest first, filtered by status, monitor, channel."""
+        query = request.query_params
+        status = query.get("status")
+        if status is not None and status not in STATUSES:
+            raise bad_parameter("status", f"expected one of {', '.join(STATUSES)}, "
+                                          f"found {status[:80]!r}")
+        limit = query_int(query, "limit", **LIMIT)
+        found = find_notifications(view_of(request).store, status=status,
+                                   monitor=query.get("monitor"), channel=query.get("channel"),
+                                   limit=limit)
+        return json_response([notification_json(item) for item in found])
+
+
 class SilenceList(HTTPEndpoint):
     """/api/silences"""
 
@@ -205,6 +223,7 @@ def api_routes() -> list[Route]:
         Route("/api/monitors/{name:path}/resume", MonitorResume),
         Route("/api/results", ResultList),
         Route("/api/incidents", IncidentList),
+        Route("/api/notifications", NotificationList),
         Route("/api/silences", SilenceList),
         Route("/api/silences/{silenceId}", SilenceItem),
         Route("/api/heartbeat/{name:path}", Heartbeat),

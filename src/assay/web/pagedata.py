@@ -1,5 +1,7 @@
 """What each page shows, gathered from a ``MonitorView`` (blocking: it reads the store, so
 the pages call these functions in a worker thread). The templates only lay the data out.
+The dashboard and a monitor's page list the newest notifications (the outbox); the public
+status page does not (their errors can name internal hosts).
 
 Uptime is ``(runs - failures) / runs`` over the last 24 hours, 7 and 30 days, raw results
 and hourly rollups together (``Store.counts``); "no runs" when there were none.
@@ -12,9 +14,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..monitor.model import Monitor
+from ..monitor.records import OutboxItem
 from ..reporting.svgcharts import format_ms
 from .charts import percentile_chart, sparkline
 from .jsonview import iso, newest
+from .notifications import find_notifications, notification_status, payload_text, retrying
 from .view import MonitorView
 
 DAY = 86400.0
@@ -23,6 +27,7 @@ UPTIME_SPANS = (("24h", DAY), ("7d", 7 * DAY), ("30d", 30 * DAY))
 RANGES = {"24h": (DAY, 900.0), "7d": (7 * DAY, 3 * 3600.0), "30d": (30 * DAY, 12 * 3600.0)}
 RECENT_RUNS = 50
 RECENT_INCIDENTS = 20
+RECENT_NOTIFICATIONS = 20
 STATUS_HISTORY_S = 30 * DAY
 # What the public status page calls each state.
 PUBLIC_STATES = {
@@ -84,6 +89,26 @@ def incident_row(incident: Any, now: float) -> dict[str, Any]:
             "reason": incident.reason or "", "location": incident.location or ""}
 
 
+def notification_row(item: OutboxItem) -> dict[str, Any]:
+    """An outbox item as a table row; ``alert`` marks those that need a look: given up,
+    or still pending after failed attempts (then ``retry_at`` says when it tries again)."""
+    status = notification_status(item)
+    again = retrying(item)
+    return {"id": item.id, "at": iso(item.created_at),
+            "monitor": payload_text(item, "monitor") or "", "channel": item.channel,
+            "event": payload_text(item, "event") or "", "status": status,
+            "attempts": item.attempts, "error": item.last_error or "",
+            "alert": status == "failed" or again,
+            "retry_at": iso(item.next_attempt_at) if again else None}
+
+
+def recent_notifications(view: MonitorView, monitor: str | None = None
+                         ) -> list[dict[str, Any]]:
+    """The newest ``RECENT_NOTIFICATIONS`` notifications (about ``monitor`` when given)."""
+    items = find_notifications(view.store, monitor=monitor, limit=RECENT_NOTIFICATIONS)
+    return [notification_row(item) for item in items]
+
+
 def duration_text(seconds: float) -> str:
     """``45s``, ``12m``, ``3h 20m``, ``2d 4h``, ``1d`` (no zero parts).
 
@@ -127,7 +152,8 @@ def dashboard(view: MonitorView) -> dict[str, Any]:
             "spark": sparkline(values, label=f"{monitor.name}: median latency per hour, "
                                              "last 24 hours"),
         })
-    return {"monitors": rows, "counts": _state_counts(rows), **footer(view, now)}
+    return {"monitors": rows, "counts": _state_counts(rows),
+            "notifications": recent_notifications(view), **footer(view, now)}
 
 
 def _spark_values(buckets: Iterable[dict], since: float, bucket_s: float, count: int
@@ -176,6 +202,7 @@ def monitor_page(view: MonitorView, monitor: Monitor, range_name: str) -> dict[s
                                         f"{range_name}"),
         "runs": [run_row(r) for r in runs],
         "incidents": [incident_row(i, now) for i in incidents],
+        "notifications": recent_notifications(view, monitor.name),
         **footer(view, now),
     }
 
