@@ -101,20 +101,20 @@ def test_a_lasting_shift_becomes_the_new_normal():
 
 
 def test_constant_latencies_use_the_mad_floor():
-    base = baseline([100.0] * 5)
-    small = base.observe(101.0, planned_at=10.0)
+    base = baseline([500.0] * 5)
+    small = base.observe(520.0, planned_at=10.0)
     assert small.mad == 0.0
-    assert small.z == pytest.approx(0.6745 * 1 / 1.0)  # floor: 1% of the median
+    assert small.z == pytest.approx(0.6745 * 20 / 5.0)  # floor: 1% of the median
     assert not small.anomalous
-    big = base.observe(110.0, planned_at=11.0)
-    assert big.z == pytest.approx(0.6745 * 10 / 1.0)
+    big = base.observe(550.0, planned_at=11.0)
+    assert big.z == pytest.approx(0.6745 * 50 / 5.0)
     assert big.anomalous
 
 
 def test_tiny_constant_latencies_use_the_absolute_floor():
-    base = baseline([0.05] * 5)
-    verdict = base.observe(0.15, planned_at=10.0)
-    assert verdict.z == pytest.approx(0.6745 * 0.1 / 0.1)  # floor: 0.1 ms
+    base = baseline([1.0] * 5)
+    verdict = base.observe(4.0, planned_at=10.0)
+    assert verdict.z == pytest.approx(0.6745 * 3.0 / 1.0)  # floor: 1 ms (jitter is not news)
     assert not verdict.anomalous
 
 

@@ -11,7 +11,18 @@ event is enqueued before the state that produced it is saved, and the outbox's u
 
 A monitor with ``locations_failing: N > 1`` is judged per slot from every location's
 results in the shared store (``quorum.decide_slot``): its slots wait in ``pending`` until
-enough locations reported or the slot's deadline passed.
+enough locations reported or the slot's deadline passed, and are fed in slot order (a
+later slot decided early waits for an earlier undecided one: the machines ignore a slot
+older than the last they saw, and every agent must feed the same slots to derive the same
+dedup keys).
+
+Held notifications (a maintenance window or a silence) stay in the outbox, ``held``, and
+are all released once no monitor with a held notification is held any more. Nothing is
+dropped: an alert that fired and resolved within a maintenance window is delivered after
+it, its ``firing`` and its ``resolved`` (one dedup key each), so the receiver learns what
+happened while it was not told. (The outbox can only release every held item at once,
+``Store.release_held``: while one monitor with held items stays silenced, another's held
+items wait with them.)
 """
 
 from __future__ import annotations
@@ -21,25 +32,28 @@ from typing import Any
 
 from ..monitor.alerts import AlertMachine, Transition, alert_event
 from ..monitor.anomaly import LatencyBaseline
-from ..monitor.maintenance import in_maintenance
-from ..monitor.model import AlertSettings, Monitor, MonitorConfig
+from ..monitor.maintenance import covers, is_active
+from ..monitor.model import AlertSettings, MaintenanceWindow, Monitor, MonitorConfig
 from ..monitor.notification import payload
 from ..monitor.quorum import QuorumPolicy, deadline_for, decide_slot
-from ..monitor.records import AlertEvent, RunResult
+from ..monitor.records import AlertEvent, RunResult, Silence
 from ..monitor.slo import SloAlerter, store_counts
 from ..storage.base import Store
 
 SLO_EVERY_S = 60.0
+HELD_SCAN = 1000  # undelivered outbox items read to learn which monitors have held ones
 _INCIDENT = AlertSettings(flap_threshold=0)
 
 
 class Alerting:
     """The alert state of every monitor of one agent (at ``location``)."""
 
-    def __init__(self, config: MonitorConfig, store: Store, *, location: str):
+    def __init__(self, config: MonitorConfig, store: Store, *, location: str,
+                 slo_every_s: float = SLO_EVERY_S):
         self.config = config
         self.store = store
         self.location = location
+        self.slo_every_s = slo_every_s  # SLO burn rates read hours of results: not every tick
         self._states = store.load_states()
         self._machines: dict[str, AlertMachine] = {}
         self._baselines: dict[str, LatencyBaseline] = {}
@@ -91,12 +105,10 @@ class Alerting:
                                                         now, None))
                 self._save(self._key(monitor.name, channel.name), machine.to_state())
             if monitor.slo is not None and now >= self._slo_due.get(monitor.name, 0.0):
-                self._slo_due[monitor.name] = now + SLO_EVERY_S
+                self._slo_due[monitor.name] = now + self.slo_every_s
                 events += self._slo(monitor, now)
             queued += self._queue(monitor, events, now)
-        if not any(in_maintenance(self.config.maintenance, m.name, now)
-                   for m in self.config.monitors) and not self.store.silences(active_at=now):
-            self.store.release_held(now)
+        self._release_held(now)
         return queued
 
     def flush(self) -> None:
@@ -149,6 +161,9 @@ class Alerting:
         events: list[AlertEvent] = []
         left: list[float] = []
         for planned_at in slots:
+            if left:  # an earlier slot waits: feeding this one first would lose that one
+                left.append(planned_at)
+                continue
             outcome = decide_slot(history, planned_at, now, policy)
             if outcome is None and now < planned_at + policy.deadline_s:
                 left.append(planned_at)
@@ -186,11 +201,26 @@ class Alerting:
     def _queue(self, monitor: Monitor, events: list[AlertEvent], now: float) -> list[AlertEvent]:
         if not events:
             return []
-        held = in_maintenance(self.config.maintenance, monitor.name, now) or any(
-            fnmatch.fnmatchcase(monitor.name, silence.monitor)
-            for silence in self.store.silences(active_at=now))
+        held = _held_by(monitor.name, self._active_windows(now),
+                        self.store.silences(active_at=now))
         return [event for event in events
                 if self.store.enqueue(event, payload(event), now, held=held)]
+
+    def _active_windows(self, now: float) -> list[MaintenanceWindow]:
+        # Once per call, not per monitor: a cron window costs a parse each time it is asked.
+        return [w for w in self.config.maintenance if is_active(w, now)]
+
+    def _release_held(self, now: float) -> None:
+        """Release the held notifications once none of them concerns a monitor that is
+        still held (a window or silence over another monitor must not keep them)."""
+        silences = self.store.silences(active_at=now)
+        active = self._active_windows(now)
+        if active or silences:
+            waiting = {str(item.payload.get("monitor")) for item in
+                       self.store.outbox(delivered=False, limit=HELD_SCAN) if item.held}
+            if any(_held_by(name, active, silences) for name in waiting):
+                return
+        self.store.release_held(now)
 
     # -- helpers -------------------------------------------------------------------
 
@@ -239,4 +269,10 @@ class Alerting:
     @staticmethod
     def _key(monitor: str, channel: str) -> str:
         return f"{monitor}|{channel}"
+
+
+def _held_by(name: str, windows: list[MaintenanceWindow], silences: list[Silence]) -> bool:
+    """Whether one of the active ``windows`` or ``silences`` covers the monitor ``name``."""
+    return any(covers(w, name) for w in windows) or any(
+        fnmatch.fnmatchcase(name, silence.monitor) for silence in silences)
 

@@ -91,7 +91,14 @@ class Deliverer:
             for _ in range(MAX_ROUNDS):
                 items = await asyncio.to_thread(self.store.claim_due, self.now(), self.owner,
                                                 lease_s=self.lease_s, limit=BATCH)
-                outcomes = await asyncio.gather(*(self._deliver(item) for item in items))
+                # Channels and monitors in parallel; one monitor's notices to one channel
+                # in the order they were queued (a firing never arrives after its resolved).
+                queues: dict[tuple[str, str], list[OutboxItem]] = {}
+                for item in sorted(items, key=lambda i: i.id):
+                    key = (str(item.payload.get("monitor")), item.channel)
+                    queues.setdefault(key, []).append(item)
+                outcomes = await asyncio.gather(*(self._deliver_in_order(queue)
+                                                  for queue in queues.values()))
                 delivered += sum(outcomes)
                 if len(items) < BATCH:
                     break
@@ -120,6 +127,9 @@ class Deliverer:
 
     async def __aexit__(self, *exc_info: Any) -> None:
         await self.aclose()
+
+    async def _deliver_in_order(self, items: list[OutboxItem]) -> int:
+        return sum([await self._deliver(item) for item in items])
 
     async def _deliver(self, item: OutboxItem) -> int:
         channel = self.channels.get(item.channel)

@@ -37,23 +37,32 @@ from ..monitor.schedule import Due, Scheduler
 from ..monitor.slo import budget_summary, store_counts
 from ..storage.base import Store
 from ..storage.urls import redact_url
-from .monitor_alerting import Alerting
+from .monitor_alerting import SLO_EVERY_S, Alerting
 from .monitor_delivery import Deliverer
 from .monitor_probes import Prober
 
 LOG = logging.getLogger("assay.monitor")
+TICK_S = 1.0
 RELOAD_CHECK_S = 2.0
 RETENTION_EVERY_S = 3600.0
 FLUSH_EVERY_S = 10.0
 
 
 class MonitorAgent:
-    """Runs the monitors of the file at ``path`` against ``store`` at ``location``."""
+    """Runs the monitors of the file at ``path`` against ``store`` at ``location``.
+
+    ``tick_s`` is how often housekeeping runs (reminders, quorum slots past their deadline,
+    held notifications released, the outbox delivered), ``reload_check_s`` how often the
+    file's digest is compared, ``slo_every_s`` how often SLO burn rates are evaluated:
+    the defaults suit production; tests and benchmarks shorten them.
+    """
 
     def __init__(self, path: str, store: Store, *, location: str = "local",
                  db_url: str = "memory://", verify: bool = True, max_in_flight: int = 256,
                  clock: Callable[[], float] = time.time,
-                 on_result: Callable[[RunResult], None] | None = None):
+                 on_result: Callable[[RunResult], None] | None = None,
+                 tick_s: float = TICK_S, reload_check_s: float = RELOAD_CHECK_S,
+                 slo_every_s: float = SLO_EVERY_S):
         self.path = path
         self._store = store
         self._location = location
@@ -61,6 +70,8 @@ class MonitorAgent:
         self.verify = verify
         self.clock = clock
         self.on_result = on_result
+        self.tick_s = tick_s
+        self.reload_check_s = reload_check_s
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{location}"
         self.secrets = Secrets()
         self._config = load_config(path)
@@ -71,12 +82,16 @@ class MonitorAgent:
         self._wake = asyncio.Event()
         self._reload_requested = False
         self.scheduler = Scheduler(self._config.monitors, clock(), paused=store.paused())
-        self.alerting = Alerting(self._config, store, location=location)
+        self.alerting = Alerting(self._config, store, location=location,
+                                 slo_every_s=slo_every_s)
         self.prober = Prober(self._config, location=location, secrets=self.secrets,
                              verify=verify)
         self.deliverer = self._deliverer(self._config)
         self._tasks: set[asyncio.Task] = set()
-        self._started_at = clock()
+        started = clock()
+        # Since when each monitor runs here: a heartbeat never received is missing only
+        # `every` + `grace` after that (its agent's start, or the reload that added it).
+        self._running_since = {m.name: started for m in self._config.monitors}
         self._retired: list[Prober] = []
         self._closing: asyncio.Task | None = None
 
@@ -224,15 +239,21 @@ class MonitorAgent:
     async def _probe(self, monitor: Monitor, planned_at: float) -> RunResult:
         last = None
         if monitor.kind == "heartbeat":
-            # A heartbeat never received counts from the agent's start: a job gets its
-            # first `every` + `grace` to ping before it is reported missing.
+            # A heartbeat never received counts from when the monitor started running
+            # here: a job gets its first `every` + `grace` to ping before it is missing.
             stored = await self._in_writer(self._store.last_heartbeat, monitor.name)
-            last = stored if stored is not None else self._started_at
+            last = stored if stored is not None else self._running_since.get(
+                monitor.name, planned_at)
         return await self.prober.run(monitor, planned_at, last_heartbeat=last, now=self.clock)
 
     def _handle(self, monitor: Monitor, result: RunResult) -> None:
         self._store.add_result(result)
-        self.alerting.observe(monitor, result, self.clock())
+        # The configuration the alert machines hold now (the writer thread swaps it): a
+        # run started before a reload must not rebuild a machine with the old settings,
+        # and a monitor removed meanwhile has no alerts left.
+        current = self.alerting.config.monitor(monitor.name)
+        if current is not None:
+            self.alerting.observe(current, result, self.clock())
 
     async def _housekeeping_loop(self, stop: asyncio.Event) -> None:
         next_reload = next_flush = 0.0
@@ -248,7 +269,7 @@ class MonitorAgent:
                 next_flush = now + FLUSH_EVERY_S
                 await self._in_writer(self.alerting.flush)
             if now >= next_reload or self._reload_requested:
-                next_reload = now + RELOAD_CHECK_S
+                next_reload = now + self.reload_check_s
                 await self._maybe_reload()
             if now >= next_retention:
                 next_retention = now + RETENTION_EVERY_S
@@ -256,7 +277,7 @@ class MonitorAgent:
                 counts = await self._in_writer(self._store.apply_retention, now,
                                                retention.raw_s, retention.rollups_s)
                 LOG.info("retention: %s", counts)
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(self.tick_s)
 
     async def _maybe_reload(self) -> None:
         forced = self._reload_requested
@@ -276,6 +297,9 @@ class MonitorAgent:
             return
         self._digest = digest
         self._register_secrets(config)
+        now = self.clock()
+        self._running_since = {m.name: self._running_since.get(m.name, now)
+                               for m in config.monitors}
         # The scheduler and the probers live on the loop, the alert machines in the writer.
         await self._in_writer(self.alerting.reconfigure, config)
         self.scheduler.replace(config.monitors, self.clock())

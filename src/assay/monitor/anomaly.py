@@ -18,10 +18,12 @@ Choices, and why:
   request 40 ms slower) is reported once, then becomes the new normal once it fills about
   half of the window (the median flips), which ends the episode. Keeping anomalous runs out
   would leave a permanent shift alerting forever against a baseline that no longer exists.
-- **MAD has a floor**: ``max(MAD, 1% of the median, 0.1 ms)``. Constant latencies (a cache,
+- **MAD has a floor**: ``max(MAD, 1% of the median, 1 ms)``. Constant latencies (a cache,
   millisecond rounding) give MAD = 0, and one run 0.1 ms slower would score infinity; with
-  the floor, a run must be at least about 5% (or 0.5 ms) slower than the median to reach
-  z = 3.5. The verdict reports the raw MAD.
+  the floor, a run must be at least about 5% (and 5.2 ms) slower than the median to reach
+  z = 3.5. A 1 ms floor because scheduling jitter alone moves a loopback or LAN probe by a
+  few milliseconds: that is not the service getting slower. The verdict reports the raw
+  MAD.
 - **Observing is idempotent**: a run planned at or before the last observed one is
   ignored (a replay after a restart), so the state never counts a run twice.
 - Too few samples (``< settings.min_samples``): no score, never anomalous.
@@ -43,7 +45,7 @@ from .records import RunResult
 
 Z_FACTOR = 0.6745  # Phi^-1(0.75): MAD / 0.6745 estimates sigma for normal data
 MAD_FLOOR_FRACTION = 0.01  # of the median
-MAD_FLOOR_MS = 0.1
+MAD_FLOOR_MS = 1.0
 STATE_VERSION = 1
 
 
