@@ -50,6 +50,16 @@ class StoreContract:
         [back] = store.results()
         assert back == result
 
+    def test_add_results_stores_a_batch_with_ids_in_order(self, store):
+        batch = [run(at=H0 + i, location=loc, ok=i != 1)
+                 for i, loc in enumerate(["eu", "us", "eu"])]
+        store.add_results(batch)
+        store.add_results([])
+        assert [r.id for r in batch] == sorted({r.id for r in batch})
+        assert store.results(newest_first=False) == batch
+        latest = store.latest_by_location("health")
+        assert latest["eu"] == batch[2] and latest["us"] == batch[1]
+
     def test_a_reason_is_kept_only_for_failed_runs(self, store):
         store.add_result(run(ok=True, reason="leftover"))
         store.add_result(run(at=H0 + 1, ok=False, reason="x" * 5000))
@@ -217,6 +227,11 @@ class StoreContract:
         store.save_state("health|ops", {"state": "ok", "streak": [0, 0]})
         assert store.load_states() == {"health|ops": {"state": "ok", "streak": [0, 0]},
                                        "anomaly|health": {"window": [1.5, 2.5]}}
+        store.save_states({"health|ops": {"state": "firing"}, "b|ops": {"n": 1}})
+        store.save_states({})
+        assert store.load_states() == {"health|ops": {"state": "firing"},
+                                       "anomaly|health": {"window": [1.5, 2.5]},
+                                       "b|ops": {"n": 1}}
 
     # -- outbox --------------------------------------------------------------------
     def test_enqueue_deduplicates(self, store):

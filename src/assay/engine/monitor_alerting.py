@@ -61,19 +61,24 @@ class Alerting:
         self._slo_due: dict[str, float] = {}
         self.pending: dict[str, list[float]] = {}
         self._dirty: set[str] = set()
+        self._unsaved: dict[str, dict[str, Any]] = {}
+        self._by_name = {m.name: m for m in config.monitors}
 
     def reconfigure(self, config: MonitorConfig) -> None:
         """A reloaded config: machines are rebuilt from their saved states with the new
         settings (counts and open incidents carry over)."""
         self.flush()
         self.config = config
+        self._by_name = {m.name: m for m in config.monitors}
         self._machines.clear()  # rebuilt lazily from the saved states, with new settings
         self._baselines.clear()
 
     # -- results -------------------------------------------------------------------
 
-    def observe(self, monitor: Monitor, result: RunResult, now: float) -> list[AlertEvent]:
-        """Feed one of this agent's results; returns the events queued in the outbox."""
+    def observe(self, monitor: Monitor, result: RunResult, now: float, *,
+                commit: bool = True) -> list[AlertEvent]:
+        """Feed one of this agent's results; returns the events queued in the outbox.
+        ``commit=False`` leaves the changed states for one ``commit()`` after a batch."""
         events: list[AlertEvent] = []
         verdict = self._baseline(monitor).observe_result(result)
         # A baseline changes with every run: saved with the periodic flush, not each time
@@ -89,7 +94,10 @@ class Alerting:
             events += self._decide_pending(monitor, now)
         else:
             events += self._feed(monitor, result.ok, result.planned_at, now, result)
-        return self._queue(monitor, events, now)
+        queued = self._queue(monitor, events, now)
+        if commit:
+            self.commit()
+        return queued
 
     def tick(self, now: float) -> list[AlertEvent]:
         """Reminders, flapping that ended, quorum slots now decidable, SLO burn rates."""
@@ -109,6 +117,7 @@ class Alerting:
                 events += self._slo(monitor, now)
             queued += self._queue(monitor, events, now)
         self._release_held(now)
+        self.commit()
         return queued
 
     def flush(self) -> None:
@@ -119,6 +128,11 @@ class Alerting:
             if baseline is not None:
                 self._save(key, baseline.to_state())
         self._dirty.clear()
+        self.commit()
+
+    def monitor(self, name: str) -> Monitor | None:
+        """The monitor called ``name`` in the configuration the machines hold now."""
+        return self._by_name.get(name)
 
     def firing(self, monitor: str) -> bool:
         """Whether ``monitor`` has an open incident (for the dashboard and metrics)."""
@@ -264,7 +278,14 @@ class Alerting:
         if self._states.get(key) == state:
             return  # most ticks change nothing: no write
         self._states[key] = state
-        self.store.save_state(key, state)
+        self._unsaved[key] = state
+
+    def commit(self) -> None:
+        """Save the states changed since the last commit, in one transaction. Call it
+        after the events they produced were enqueued (``observe``/``tick`` do that)."""
+        if self._unsaved:
+            self.store.save_states(dict(self._unsaved))
+            self._unsaved.clear()
 
     @staticmethod
     def _key(monitor: str, channel: str) -> str:

@@ -21,6 +21,11 @@ class Store(Protocol):
         """Store one run; returns its id (also set on ``result.id``)."""
         ...
 
+    def add_results(self, results: list[RunResult]) -> None:
+        """Store several runs in one transaction (ids set on each): the agent's writer
+        batches what arrived together, one commit instead of one per run."""
+        ...
+
     def results(self, *, monitor: str | None = None, location: str | None = None,
                 since: float | None = None, until: float | None = None,
                 limit: int = 1000, newest_first: bool = True) -> list[RunResult]:
@@ -68,6 +73,10 @@ class Store(Protocol):
 
     def save_state(self, key: str, state: dict[str, Any]) -> None:
         """Save (replace) one state blob (JSON-able)."""
+        ...
+
+    def save_states(self, states: dict[str, dict[str, Any]]) -> None:
+        """Save several state blobs in one transaction."""
         ...
 
     # -- outbox --------------------------------------------------------------------

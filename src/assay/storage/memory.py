@@ -86,6 +86,11 @@ class MemoryStore:
             self._results[result.id] = replace(result, reason=stored_reason(result))
             return result.id
 
+    def add_results(self, results: list[RunResult]) -> None:
+        """Store several runs (ids set on each)."""
+        for result in results:
+            self.add_result(result)
+
     def _select(self, monitor: str | None, location: str | None, since: float | None,
                 until: float | None) -> list[RunResult]:
         return [r for r in self._results.values()
@@ -202,6 +207,12 @@ class MemoryStore:
         """Save (replace) one state blob (JSON-able)."""
         with self._lock:
             self._states[key] = _json_copy(state)
+
+    def save_states(self, states: dict[str, dict[str, Any]]) -> None:
+        """Save several state blobs."""
+        with self._lock:
+            for key, state in states.items():
+                self._states[key] = _json_copy(state)
 
     # -- outbox --------------------------------------------------------------------
     def enqueue(self, event: AlertEvent, payload: dict[str, Any], now: float, *,

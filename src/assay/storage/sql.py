@@ -45,6 +45,9 @@ class _Statements:
 
     def __init__(self, engine: Engine):
         self.insert_result = schema.results.insert()
+        # One INSERT ... RETURNING for a whole batch, ids in the order of the rows.
+        self.insert_results = schema.results.insert().returning(
+            schema.results.c.id, sort_by_parameter_order=True)
         # Point ``latest`` at the new result unless a newer one is there (a late write).
         upsert = upsert_insert(engine, schema.latest)
         self.note_latest = upsert.on_conflict_do_update(
@@ -82,18 +85,28 @@ class SqlStore:
     # -- results -------------------------------------------------------------------
     def add_result(self, result: RunResult) -> int:
         """Store one run; returns its id (also set on ``result.id``)."""
-        values = {"monitor_id": self._monitors.ensure(result.monitor),
-                  "location_id": self._locations.ensure(result.location),
-                  "at": result.at, "planned_at": result.planned_at, "ok": result.ok,
-                  "status": result.status, "latency_ms": result.latency_ms,
-                  "attempts": result.attempts, "reason": stored_reason(result)}
-        with write_transaction(self._engine) as connection:
-            inserted = connection.execute(self._statements.insert_result, values)
-            result.id = int(inserted.inserted_primary_key[0])
-            connection.execute(self._statements.note_latest, {
-                "monitor_id": values["monitor_id"], "location_id": values["location_id"],
-                "result_id": result.id, "at": result.at})
+        self.add_results([result])
+        assert result.id is not None
         return result.id
+
+    def add_results(self, results: list[RunResult]) -> None:
+        """Store several runs in one transaction (ids set on each)."""
+        if not results:
+            return
+        rows = [{"monitor_id": self._monitors.ensure(r.monitor),
+                 "location_id": self._locations.ensure(r.location),
+                 "at": r.at, "planned_at": r.planned_at, "ok": r.ok, "status": r.status,
+                 "latency_ms": r.latency_ms, "attempts": r.attempts,
+                 "reason": stored_reason(r)} for r in results]
+        with write_transaction(self._engine) as connection:
+            ids = connection.execute(self._statements.insert_results, rows).scalars().all()
+            latest = []
+            for result, values, ident in zip(results, rows, ids, strict=True):
+                result.id = int(ident)
+                latest.append({"monitor_id": values["monitor_id"],
+                               "location_id": values["location_id"], "result_id": result.id,
+                               "at": result.at})
+            connection.execute(self._statements.note_latest, latest)
 
     def _run(self, row: Row) -> RunResult:
         return RunResult(self._monitors.name_of(row.monitor_id),
@@ -236,7 +249,11 @@ class SqlStore:
 
     def save_state(self, key: str, state: dict[str, Any]) -> None:
         """Save (replace) one state blob (JSON-able)."""
-        sqlrecords.save_state(self._engine, key, state)
+        sqlrecords.save_states(self._engine, {key: state})
+
+    def save_states(self, states: dict[str, dict[str, Any]]) -> None:
+        """Save several state blobs in one transaction."""
+        sqlrecords.save_states(self._engine, states)
 
     # -- outbox --------------------------------------------------------------------
     def enqueue(self, event: AlertEvent, payload: dict[str, Any], now: float, *,

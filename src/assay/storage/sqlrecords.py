@@ -26,13 +26,16 @@ def load_states(engine: Engine) -> dict[str, dict[str, Any]]:
     return {row.key: json.loads(row.value) for row in rows}
 
 
-def save_state(engine: Engine, key: str, state: dict[str, Any]) -> None:
-    """Save (replace) one state blob (JSON-able)."""
-    value = json.dumps(state, separators=(",", ":"))
+def save_states(engine: Engine, states: dict[str, dict[str, Any]]) -> None:
+    """Save (replace) state blobs (JSON-able), in one transaction."""
+    if not states:
+        return
+    rows = [{"key": key, "value": json.dumps(state, separators=(",", ":"))}
+            for key, state in states.items()]
     with write_transaction(engine) as connection:
-        statement = upsert_insert(connection, schema.states).values(key=key, value=value)
+        statement = upsert_insert(connection, schema.states)
         connection.execute(statement.on_conflict_do_update(
-            index_elements=["key"], set_={"value": statement.excluded.value}))
+            index_elements=["key"], set_={"value": statement.excluded.value}), rows)
 
 
 # -- incidents -------------------------------------------------------------------------

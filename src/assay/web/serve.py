@@ -8,6 +8,7 @@ config. A port that cannot be bound is bad input (exit 2), found before monitori
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 import socket
 from collections.abc import Callable
@@ -23,6 +24,11 @@ def serve_monitor(agent: MonitorAgent, *, host: str, port: int, auth_token: str 
                   on_ready: Callable[[str], None]) -> None:
     """Run ``agent`` and its dashboard at ``host:port`` until SIGINT or SIGTERM."""
     sock = _bind(host, port)
+    # Everything loaded so far (config, modules, the app) lives as long as the process:
+    # keep it out of the collector's generations, so that a full collection (every ~30 s,
+    # ~90 ms with 1000 monitors) does not make runs late.
+    gc.collect()
+    gc.freeze()
     asyncio.run(_serve(agent, sock, auth_token, on_ready))
 
 
