@@ -36,6 +36,7 @@ from ..monitor.model import Monitor, MonitorConfig
 from ..monitor.records import RunResult
 from ..monitor.schedule import Due, Scheduler
 from ..monitor.slo import budget_summary, store_counts
+from ..monitor.status import monitor_state
 from ..storage.base import Store
 from ..storage.urls import redact_url
 from .monitor_alerting import SLO_EVERY_S, Alerting
@@ -140,26 +141,19 @@ class MonitorAgent:
         self._store.record_heartbeat(name, now)
 
     def states(self) -> dict[str, dict[str, Any]]:
-        """Per monitor: its state (``web/view.py``'s order) and the latest failure's reason."""
+        """Per monitor: its state (``monitor.status``), the latest failure's reason and the
+        next planned run."""
         now = self.clock()
         paused = self._store.paused()
         found = {}
         for monitor in self._config.monitors:
-            latest = self._store.latest_by_location(monitor.name)
-            failed = [r for r in latest.values() if not r.ok]
-            reason = failed[0].reason if failed else None
-            if monitor.name in paused:
-                state = "paused"
-            elif in_maintenance(self._config.maintenance, monitor.name, now):
-                state = "maintenance"
-            elif self.alerting.firing(monitor.name):
-                state = "firing"
-            elif not latest:
-                state = "unknown"
-            else:
-                state = "down" if failed else "up"
-            found[monitor.name] = {"state": state, "reason": reason,
-                                   "next_run": self.scheduler.next_slot(monitor.name)}
+            state = monitor_state(
+                self._store.latest_by_location(monitor.name),
+                paused=monitor.name in paused,
+                maintenance=in_maintenance(self._config.maintenance, monitor.name, now),
+                firing=self.alerting.firing(monitor.name))
+            state["next_run"] = self.scheduler.next_slot(monitor.name)
+            found[monitor.name] = state
         return found
 
     def slo_budget(self, name: str) -> dict[str, Any] | None:

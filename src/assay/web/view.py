@@ -24,10 +24,9 @@ from typing import Any, Protocol
 from ..monitor.maintenance import in_maintenance
 from ..monitor.model import Monitor, MonitorConfig
 from ..monitor.slo import budget_summary, store_counts
+from ..monitor.status import monitor_state
 from ..storage.base import Store
 from ..storage.urls import redact_url
-
-STATES = ("up", "down", "firing", "paused", "maintenance", "unknown")
 
 
 class MonitorView(Protocol):
@@ -76,8 +75,8 @@ class MonitorView(Protocol):
         ...
 
     def states(self) -> dict[str, dict[str, Any]]:
-        """Per monitor: ``{"state": one of STATES, "reason": str | None}``, optionally
-        ``"next_run"`` (epoch seconds, shown on the monitor's page); other keys are ignored.
+        """Per monitor: ``{"state": one of monitor.status.STATES, "reason": str | None}``,
+        optionally ``"next_run"`` (epoch seconds, shown on the monitor's page); other keys are ignored.
         ``reason`` is why the latest failed run failed, if one did."""
         ...
 
@@ -154,19 +153,13 @@ class StaticView:
         return {m.name: self._state(m, now, paused) for m in self._config.monitors}
 
     def _state(self, monitor: Monitor, now: float, paused: set[str]) -> dict[str, Any]:
-        latest = self._store.latest_by_location(monitor.name)
-        failed = [r for r in latest.values() if not r.ok]
-        reason = failed[0].reason if failed else None
-        if monitor.name in paused:
-            return {"state": "paused", "reason": reason}
-        if in_maintenance(self._config.maintenance, monitor.name, now):
-            return {"state": "maintenance", "reason": reason}
         newest = self._store.incidents(monitor=monitor.name, limit=1)
-        if newest and newest[0].resolved_at is None:
-            return {"state": "firing", "reason": reason or newest[0].reason}
-        if not latest:
-            return {"state": "unknown", "reason": None}
-        return {"state": "down" if failed else "up", "reason": reason}
+        open_incident = newest[0] if newest and newest[0].resolved_at is None else None
+        return monitor_state(
+            self._store.latest_by_location(monitor.name), paused=monitor.name in paused,
+            maintenance=in_maintenance(self._config.maintenance, monitor.name, now),
+            firing=open_incident is not None,
+            incident_reason=open_incident.reason if open_incident else None)
 
     def slo_budget(self, name: str) -> dict[str, Any] | None:
         """The budget left over the SLO window ending now (``monitor.slo``)."""
