@@ -304,6 +304,14 @@ class StoreContract:
         assert store.release_held(H0 + 150) == 1
         assert [i.dedup_key for i in store.claim_due(H0 + 150, "c")] == ["k2"]
 
+    def test_release_held_by_dedup_key(self, store):
+        for key in ("k1", "k2", "k3"):
+            store.enqueue(event(key), {}, H0, held=True)
+        assert store.release_held(H0 + 10, keys=[]) == 0
+        assert store.release_held(H0 + 10, keys=["k2", "k3", "unknown"]) == 2
+        assert sorted(i.dedup_key for i in store.claim_due(H0 + 10, "a")) == ["k2", "k3"]
+        assert [i.held for i in store.outbox() if i.dedup_key == "k1"] == [True]
+
     def test_outbox_lists_newest_first(self, store):
         for key in ("k1", "k2", "k3"):
             store.enqueue(event(key), {}, H0)

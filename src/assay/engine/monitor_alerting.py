@@ -225,16 +225,19 @@ class Alerting:
         return [w for w in self.config.maintenance if is_active(w, now)]
 
     def _release_held(self, now: float) -> None:
-        """Release the held notifications once none of them concerns a monitor that is
-        still held (a window or silence over another monitor must not keep them)."""
+        """Release the held notifications of every monitor no window or silence holds any
+        more (those of a monitor still held wait for it)."""
         silences = self.store.silences(active_at=now)
         active = self._active_windows(now)
-        if active or silences:
-            waiting = {str(item.payload.get("monitor")) for item in
-                       self.store.outbox(delivered=False, limit=HELD_SCAN) if item.held}
-            if any(_held_by(name, active, silences) for name in waiting):
-                return
-        self.store.release_held(now)
+        if not active and not silences:
+            self.store.release_held(now)
+            return
+        free = [item.dedup_key for item in
+                self.store.outbox(delivered=False, limit=HELD_SCAN)
+                if item.held and not _held_by(str(item.payload.get("monitor")), active,
+                                              silences)]
+        if free:
+            self.store.release_held(now, keys=free)
 
     # -- helpers -------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ Implementations: ``memory.MemoryStore`` and ``sql.SqlStore``; both pass
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, Protocol
 
 from ..monitor.records import AlertEvent, Incident, OutboxItem, Rollup, RunResult, Silence
@@ -101,8 +102,10 @@ class Store(Protocol):
         """A delivery failed; retry at ``next_attempt_at`` (None: give up, keep the error)."""
         ...
 
-    def release_held(self, now: float, channel: str | None = None) -> int:
-        """Unhold held items (a maintenance window or silence ended); returns how many."""
+    def release_held(self, now: float, channel: str | None = None, *,
+                     keys: Collection[str] | None = None) -> int:
+        """Unhold held items (a maintenance window or silence ended): all of them, or those
+        of ``channel``, or those whose dedup key is in ``keys``; returns how many."""
         ...
 
     def outbox(self, *, delivered: bool | None = None, limit: int = 100) -> list[OutboxItem]:

@@ -12,6 +12,7 @@ import itertools
 import json
 import threading
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -263,13 +264,17 @@ class MemoryStore:
             else:
                 queued.item.next_attempt_at = next_attempt_at
 
-    def release_held(self, now: float, channel: str | None = None) -> int:
-        """Unhold held, undelivered items (of ``channel``); they are due at ``now``."""
+    def release_held(self, now: float, channel: str | None = None, *,
+                     keys: Collection[str] | None = None) -> int:
+        """Unhold held, undelivered items (of ``channel``, with a dedup key in ``keys``);
+        they are due at ``now``."""
+        wanted = None if keys is None else set(keys)
         with self._lock:
             released = 0
             for queued in self._outbox.values():
                 item = queued.item
-                if item.held and item.delivered_at is None and channel in (None, item.channel):
+                if (item.held and item.delivered_at is None and channel in (None, item.channel)
+                        and (wanted is None or item.dedup_key in wanted)):
                     item.held, item.next_attempt_at = False, now
                     released += 1
             return released

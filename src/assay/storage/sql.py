@@ -16,6 +16,7 @@ begins mid-hour, more than ``raw_keep_s`` ago, gains or loses at most that hour'
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Engine, Row, Select, case, func, select, text
@@ -276,9 +277,11 @@ class SqlStore:
         """A delivery failed; retry at ``next_attempt_at`` (None: give up, keep the error)."""
         sqloutbox.mark_failed(self._engine, item_id, now, error, next_attempt_at)
 
-    def release_held(self, now: float, channel: str | None = None) -> int:
-        """Unhold held, undelivered items (of ``channel``); they are due at ``now``."""
-        return sqloutbox.release_held(self._engine, now, channel)
+    def release_held(self, now: float, channel: str | None = None, *,
+                     keys: Collection[str] | None = None) -> int:
+        """Unhold held, undelivered items (of ``channel``, with a dedup key in ``keys``);
+        they are due at ``now``."""
+        return sqloutbox.release_held(self._engine, now, channel, keys)
 
     def outbox(self, *, delivered: bool | None = None, limit: int = 100) -> list[OutboxItem]:
         """Items, newest first (``delivered`` filters; None: all)."""

@@ -12,6 +12,7 @@ out twice, never zero times.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Engine, Row, or_, select, update
@@ -83,15 +84,25 @@ def mark_failed(engine: Engine, item_id: int, now: float, error: str,
         connection.execute(update(outbox).where(outbox.c.id == item_id).values(**values))
 
 
-def release_held(engine: Engine, now: float, channel: str | None) -> int:
-    """Unhold held, undelivered items (of ``channel``), due at ``now``; how many."""
+def release_held(engine: Engine, now: float, channel: str | None,
+                 keys: Collection[str] | None = None) -> int:
+    """Unhold held, undelivered items (of ``channel``, with a dedup key in ``keys``), due
+    at ``now``; how many."""
     c = outbox.c
     statement = (update(outbox).where(c.held.is_(True), c.delivered_at.is_(None))
                  .values(held=False, next_attempt_at=now))
     if channel is not None:
         statement = statement.where(c.channel == channel)
+    if keys is None:
+        with write_transaction(engine) as connection:
+            return connection.execute(statement).rowcount
+    chosen = sorted(set(keys))
+    released = 0
     with write_transaction(engine) as connection:
-        return connection.execute(statement).rowcount
+        for start in range(0, len(chosen), 500):  # bounded IN lists
+            part = statement.where(c.dedup_key.in_(chosen[start:start + 500]))
+            released += connection.execute(part).rowcount
+    return released
 
 
 def items(engine: Engine, delivered: bool | None, limit: int) -> list[OutboxItem]:
