@@ -43,6 +43,15 @@ def monitor() -> None:
     assay monitor monitors.yaml --db postgresql+psycopg://user:pw@127.0.0.1/assay --location eu-1
     assay monitor monitors.yaml --once           every monitor once; exit 0 if all passed, else 1
     assay monitor notify-test monitors.yaml --channel ops
+
+    \b
+    Options of a run (`assay monitor FILE --help` for details):
+      --db URL           sqlite:///FILE (default ./assay-monitor.db) or postgresql+psycopg://...
+      --location NAME    this agent's location (default local)
+      --host, --port     the dashboard, API and /metrics (default 127.0.0.1:8700)
+      --auth-token TOKEN require a bearer token (or $ASSAY_MONITOR_TOKEN)
+      --once             every monitor once; exit 0 if all passed, else 1
+      -k, --insecure     do not verify TLS certificates
     """
 
 
