@@ -304,6 +304,14 @@ class StoreContract:
         assert store.release_held(H0 + 150) == 1
         assert [i.dedup_key for i in store.claim_due(H0 + 150, "c")] == ["k2"]
 
+    def test_postpone_releases_the_claim_without_counting_an_attempt(self, store):
+        store.enqueue(event("k1"), {}, H0)
+        [item] = store.claim_due(H0, "a", lease_s=1000)
+        store.postpone(item.id, H0 + 30)
+        assert store.claim_due(H0 + 29, "b") == []
+        [again] = store.claim_due(H0 + 30, "b")
+        assert (again.id, again.attempts, again.last_error) == (item.id, 0, None)
+
     def test_release_held_by_dedup_key(self, store):
         for key in ("k1", "k2", "k3"):
             store.enqueue(event(key), {}, H0, held=True)

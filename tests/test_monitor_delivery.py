@@ -335,3 +335,31 @@ def test_outbox_in_a_sqlite_file_is_retried_then_delivered(tmp_path):
     assert (item.attempts, item.delivered_at) == (2, clock.t)
     assert item.last_error == "webhook answered HTTP 502: bad gateway"
     assert len(app.received) == 2
+
+
+def test_a_resolved_never_overtakes_its_firing_still_backing_off():
+    down = [True]
+    app = RecordingApp({"POST /hook": lambda r: Canned(503 if down[0] else 204, b"")})
+    store, clock = MemoryStore(), Clock(1000.0)
+    _queue(store, _event("health|ops|firing|1"))
+
+    async def steps(deliverer: Deliverer) -> None:
+        assert await deliverer.deliver_due() == 0  # the receiver is down: firing backs off
+        [firing] = store.outbox()
+        resolved = AlertEvent("resolved", "health", "ops", "eu-1", 1000.5, "health is up",
+                              "health|ops|resolved|1")
+        _queue(store, resolved, now=1000.5)
+        down[0] = False  # the receiver is back before the firing's retry is due
+        clock.t = 1000.6
+        assert await deliverer.deliver_due() == 0  # the resolved waits for the firing
+        clock.t = firing.next_attempt_at
+        assert await deliverer.deliver_due() == 1
+        clock.t = firing.next_attempt_at + 1.0
+        assert await deliverer.deliver_due() == 1
+
+    with serve(app) as url:
+        _with_deliverer(store, (Channel("ops", "webhook", f"{url}/hook"),), clock, steps)
+    events = [json.loads(r.body)["event"] for r in app.received]
+    assert events == ["firing", "firing", "resolved"]
+    assert all(item.delivered_at is not None for item in store.outbox())
+    assert [i.attempts for i in sorted(store.outbox(), key=lambda i: i.id)] == [2, 1]

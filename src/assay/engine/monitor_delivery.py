@@ -37,7 +37,12 @@ from ..storage.base import Store
 DEDUP_HEADER = "X-Assay-Dedup-Key"
 BATCH = 20
 MAX_ROUNDS = 50  # a bound on one call, whatever the store keeps handing out
+ORDER_SCAN = 1000  # undelivered items looked at to keep one monitor's notices in order
 ERROR_EXCERPT = 200
+
+
+def _order_key(item: OutboxItem) -> tuple[str, str]:
+    return str(item.payload.get("monitor")), item.channel
 
 
 def next_delay(attempt: int, base: float, maximum: float, rng: random.Random) -> float:
@@ -91,14 +96,9 @@ class Deliverer:
             for _ in range(MAX_ROUNDS):
                 items = await asyncio.to_thread(self.store.claim_due, self.now(), self.owner,
                                                 lease_s=self.lease_s, limit=BATCH)
-                # Channels and monitors in parallel; one monitor's notices to one channel
-                # in the order they were queued (a firing never arrives after its resolved).
-                queues: dict[tuple[str, str], list[OutboxItem]] = {}
-                for item in sorted(items, key=lambda i: i.id):
-                    key = (str(item.payload.get("monitor")), item.channel)
-                    queues.setdefault(key, []).append(item)
+                queues = await self._in_order(items)
                 outcomes = await asyncio.gather(*(self._deliver_in_order(queue)
-                                                  for queue in queues.values()))
+                                                  for queue in queues))
                 delivered += sum(outcomes)
                 if len(items) < BATCH:
                     break
@@ -128,8 +128,44 @@ class Deliverer:
     async def __aexit__(self, *exc_info: Any) -> None:
         await self.aclose()
 
+    async def _in_order(self, items: list[OutboxItem]) -> list[list[OutboxItem]]:
+        """The claimed items as one queue per (monitor, channel), oldest first: channels
+        and monitors go in parallel, one monitor's notices to one channel in the order they
+        were queued. An item with an older one still pending (backing off after a failed
+        attempt) waits for it: a ``resolved`` never arrives before its ``firing``."""
+        queues: dict[tuple[str, str], list[OutboxItem]] = {}
+        for item in sorted(items, key=lambda i: i.id):
+            queues.setdefault(_order_key(item), []).append(item)
+        if not items:
+            return []
+        pending = await asyncio.to_thread(self.store.outbox, delivered=False, limit=ORDER_SCAN)
+        oldest: dict[tuple[str, str], OutboxItem] = {}
+        for item in pending:
+            if item.gave_up_at is None and not item.held:
+                key = _order_key(item)
+                if key not in oldest or item.id < oldest[key].id:
+                    oldest[key] = item
+        ready = []
+        for key, queue in queues.items():
+            first = oldest.get(key)
+            if first is not None and first.id < queue[0].id:
+                until = max(first.next_attempt_at, self.now()) + 0.5
+                for item in queue:
+                    await asyncio.to_thread(self.store.postpone, item.id, until)
+                continue
+            ready.append(queue)
+        return ready
+
     async def _deliver_in_order(self, items: list[OutboxItem]) -> int:
-        return sum([await self._deliver(item) for item in items])
+        delivered = 0
+        for item in items:
+            sent = await self._deliver(item)
+            delivered += sent
+            if not sent:  # the rest wait for this one's retry
+                for later in items[items.index(item) + 1:]:
+                    await asyncio.to_thread(self.store.postpone, later.id, self.now() + 0.5)
+                break
+        return delivered
 
     async def _deliver(self, item: OutboxItem) -> int:
         channel = self.channels.get(item.channel)

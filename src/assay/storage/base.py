@@ -102,6 +102,11 @@ class Store(Protocol):
         """A delivery failed; retry at ``next_attempt_at`` (None: give up, keep the error)."""
         ...
 
+    def postpone(self, item_id: int, until: float) -> None:
+        """Not sent yet, and not an attempt: due again at ``until``, claim released (an
+        earlier notification to the same channel about the same monitor goes first)."""
+        ...
+
     def release_held(self, now: float, channel: str | None = None, *,
                      keys: Collection[str] | None = None) -> int:
         """Unhold held items (a maintenance window or silence ended): all of them, or those

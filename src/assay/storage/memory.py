@@ -264,6 +264,14 @@ class MemoryStore:
             else:
                 queued.item.next_attempt_at = next_attempt_at
 
+    def postpone(self, item_id: int, until: float) -> None:
+        """Due again at ``until``, claim released, no attempt counted."""
+        with self._lock:
+            queued = self._outbox.get(item_id)
+            if queued is not None:
+                queued.item.next_attempt_at = until
+                queued.claimed_by = queued.claimed_until = None
+
     def release_held(self, now: float, channel: str | None = None, *,
                      keys: Collection[str] | None = None) -> int:
         """Unhold held, undelivered items (of ``channel``, with a dedup key in ``keys``);

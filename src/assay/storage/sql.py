@@ -277,6 +277,10 @@ class SqlStore:
         """A delivery failed; retry at ``next_attempt_at`` (None: give up, keep the error)."""
         sqloutbox.mark_failed(self._engine, item_id, now, error, next_attempt_at)
 
+    def postpone(self, item_id: int, until: float) -> None:
+        """Due again at ``until``, claim released, no attempt counted."""
+        sqloutbox.postpone(self._engine, item_id, until)
+
     def release_held(self, now: float, channel: str | None = None, *,
                      keys: Collection[str] | None = None) -> int:
         """Unhold held, undelivered items (of ``channel``, with a dedup key in ``keys``);

@@ -84,6 +84,13 @@ def mark_failed(engine: Engine, item_id: int, now: float, error: str,
         connection.execute(update(outbox).where(outbox.c.id == item_id).values(**values))
 
 
+def postpone(engine: Engine, item_id: int, until: float) -> None:
+    """Due again at ``until``, claim released, no attempt counted."""
+    with write_transaction(engine) as connection:
+        connection.execute(update(outbox).where(outbox.c.id == item_id).values(
+            next_attempt_at=until, claimed_by=None, claimed_until=None))
+
+
 def release_held(engine: Engine, now: float, channel: str | None,
                  keys: Collection[str] | None = None) -> int:
     """Unhold held, undelivered items (of ``channel``, with a dedup key in ``keys``), due
