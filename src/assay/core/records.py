@@ -40,7 +40,7 @@ class Request:
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (case-insensitive), or ``None``."""
-        return _first_header(self.headers, name)
+        return first_header(self.headers, name)
 
 
 @dataclass(slots=True)
@@ -56,7 +56,7 @@ class Response:
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (case-insensitive), or ``None``."""
-        return _first_header(self.headers, name)
+        return first_header(self.headers, name)
 
     def header_values(self, name: str) -> list[str]:
         """All values of header ``name`` (case-insensitive), in order."""
@@ -153,7 +153,8 @@ class Finding:
         return (self.operation, self.check, self.cause)
 
 
-def _first_header(headers: list[tuple[str, str]], name: str) -> str | None:
+def first_header(headers: list[tuple[str, str]], name: str) -> str | None:
+    """The first value of ``name`` (case-insensitive) among ``headers``, or ``None``."""
     lowered = name.lower()
     for key, value in headers:
         if key.lower() == lowered:

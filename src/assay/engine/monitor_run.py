@@ -98,6 +98,7 @@ class MonitorAgent:
         self._running_since = {m.name: started for m in self._config.monitors}
         self._retired: list[Prober] = []
         self._closing: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # set by run()
 
     # -- MonitorView ---------------------------------------------------------------
 
@@ -223,7 +224,7 @@ class MonitorAgent:
             self._wake.clear()
             # A timer rather than wait_for: no task per wake-up, ~100 wake-ups a second
             # with 1000 monitors every 10 s.
-            timer = self._loop.call_later(min(delay, 1.0), self._wake.set)
+            timer = asyncio.get_running_loop().call_later(min(delay, 1.0), self._wake.set)
             try:
                 await self._wake.wait()
             finally:
@@ -337,11 +338,10 @@ class MonitorAgent:
             self.secrets.add(value, "ASSAY_MONITOR_SECRET")
 
     async def _in_writer(self, func: Callable[..., Any], *args: Any) -> Any:
-        self._loop = asyncio.get_running_loop()
         return await self._writer.call(func, *args)
 
     def _on_loop(self, func: Callable[..., Any], *args: Any) -> None:
-        loop = getattr(self, "_loop", None)
+        loop = self._loop
         if loop is None or not loop.is_running():
             func(*args)  # not running yet (or --once): nothing else touches the scheduler
             return

@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
+from ..core.records import first_header
+
 FAULT_KINDS = ("connection_reset", "empty_response", "malformed_chunk",
                "random_data_then_close", "timeout")
 
@@ -36,11 +38,7 @@ class ServerRequest:
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (case-insensitive), or ``None``."""
-        lowered = name.lower()
-        for key, value in self.headers:
-            if key.lower() == lowered:
-                return value
-        return None
+        return first_header(self.headers, name)
 
     def header_values(self, name: str) -> list[str]:
         """All values of header ``name`` (case-insensitive), in order."""
@@ -70,11 +68,7 @@ class ServerResponse:
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (case-insensitive), or ``None``."""
-        lowered = name.lower()
-        for key, value in self.headers:
-            if key.lower() == lowered:
-                return value
-        return None
+        return first_header(self.headers, name)
 
 
 @dataclass(frozen=True, slots=True)
