@@ -25,7 +25,7 @@ import pytest
 from assay.monitor.notification import SIGNATURE_HEADER, verify_signature
 from assay.storage.sql import SqlStore
 from servers import Canned, Received, RecordingApp, serve
-from test_report_html_browser import CHROMIUM, CHROMIUM_ARGS, _require_chromium
+from test_report_html_browser import chromium
 
 SECRET = "hook-secret-42"
 CONFIG = """
@@ -99,20 +99,13 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) ->
 def browser_view(url: str, screenshot: Path) -> dict[str, int]:
     """The monitor page as headless Chromium shows it: how many incident rows, how many
     still open; a screenshot is saved beside the test's files."""
-    _require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(url)
-            page.wait_for_selector("#incidents")
-            page.screenshot(path=str(screenshot), full_page=True)
-            return {"incidents": page.locator("tr[data-incident]").count(),
-                    "open": page.locator("tr[data-incident].open").count()}
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(url)
+        page.wait_for_selector("#incidents")
+        page.screenshot(path=str(screenshot), full_page=True)
+        return {"incidents": page.locator("tr[data-incident]").count(),
+                "open": page.locator("tr[data-incident].open").count()}
 
 
 def events(delivered: list[Received]) -> list[str]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,6 +39,21 @@ def _require_chromium() -> None:
     pytest.skip(missing)
 
 
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """A headless Chromium (``/usr/bin/chromium``) driven by Playwright, closed on exit.
+    Playwright gives each launch a fresh ``--user-data-dir`` of its own."""
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 @pytest.fixture(scope="module")
 def report_url() -> Iterator[str]:
     _require_chromium()
@@ -51,14 +68,8 @@ def report_url() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser(report_url):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture()

@@ -9,7 +9,7 @@ import pytest
 
 from assay.reporting.load_html import render_load_html
 from servers import Canned, RecordingApp, serve
-from test_report_html_browser import CHROMIUM, CHROMIUM_ARGS, _require_chromium
+from test_report_html_browser import _require_chromium, chromium
 from test_report_load import _api, _secrets, sample_load_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -31,14 +31,8 @@ def report_url() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser(report_url):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser
 
 
 def _open(browser, url: str, width: int):

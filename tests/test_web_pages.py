@@ -14,7 +14,7 @@ import pytest
 
 from assay.web.app import create_app
 from servers import serve
-from test_report_html_browser import CHROMIUM, CHROMIUM_ARGS, _require_chromium
+from test_report_html_browser import _require_chromium, chromium
 from test_web_api import BAD_GATEWAY, HOSTILE, NOTIFICATIONS, REFUSED, TOKEN, web_view
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -31,15 +31,8 @@ def site(tmp_path_factory) -> Iterator[tuple[str, object]]:
 
 @pytest.fixture(scope="module")
 def browser(site):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        # Playwright gives each launch a fresh --user-data-dir of its own.
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture()
