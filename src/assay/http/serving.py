@@ -14,6 +14,14 @@ from urllib.parse import parse_qsl
 
 from ..core.records import first_header
 
+HOP_BY_HOP = frozenset({
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+    "trailer", "transfer-encoding", "upgrade", "host", "content-length",
+})
+"""Headers that belong to one connection (RFC 9110 section 7.6.1), plus ``Host`` and
+``Content-Length``, which the next hop sets itself: a proxy does not forward them and a
+recording does not keep them."""
+
 FAULT_KINDS = ("connection_reset", "empty_response", "malformed_chunk",
                "random_data_then_close", "timeout")
 

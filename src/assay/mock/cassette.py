@@ -43,16 +43,13 @@ from typing import Any
 
 from ..core.secrets import Secrets, is_sensitive_name
 from ..http.body import encode_json, is_json_media_type
-from ..http.serving import ServerRequest, ServerResponse
+from ..http.serving import HOP_BY_HOP, ServerRequest, ServerResponse
 from .cassette_yaml import decode_base64, dump_yaml, read_cassette_file, scalar_text
 
 REDACTED = "<redacted>"
 CASSETTE_VERSION = 1
 
-NOT_STORED = frozenset({
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-    "trailers", "transfer-encoding", "upgrade", "content-length", "host",
-})
+NOT_STORED = HOP_BY_HOP | {"trailers"}
 """Headers a cassette leaves out: hop-by-hop ones (RFC 9110 7.6.1) and what a server sets."""
 _NOT_STORED_IN_RESPONSES = NOT_STORED | {"date"}
 _CREDENTIAL_SCHEMES = ("authorization", "proxy-authorization")

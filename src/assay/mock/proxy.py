@@ -20,13 +20,9 @@ from referencing import Registry
 
 from ..checks.registry import CheckContext, build_registry
 from ..core.records import Response, Timings
-from ..http.serving import ServerRequest, ServerResponse
+from ..http.serving import HOP_BY_HOP, ServerRequest, ServerResponse
 from ..specs.model import Operation
 
-HOP_BY_HOP = frozenset({
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-    "trailer", "transfer-encoding", "upgrade", "host", "content-length",
-})
 _DECODED = frozenset({"content-encoding"})
 RESPONSE_CHECKS = ("status_code_conformance", "content_type_conformance",
                    "response_headers_conformance", "response_schema_conformance")
